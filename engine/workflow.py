@@ -1,0 +1,395 @@
+"""The adapter around SpiffWorkflow: the only module of govflow that imports it.
+
+It parses BPMN files (Camunda, SpiffArena and plain dialects), serialises process specs once per version and
+case states without their spec, runs engine steps inside the sandboxed script environment and exposes the
+few operations the services need, each guarded against the engine's sharp edges (ENGINE_NOTES).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow import TaskState
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine import diagram
+from engine.diagram import BpmnSourceError
+from engine.sandbox import Sandbox, SandboxError
+
+# --- the engine's notion of "now" -------------------------------------------------------------------------
+# SpiffWorkflow's timers call datetime.now(timezone.utc) directly. The platform's clock (a test clock in tests)
+# is installed for the duration of each engine operation through this context variable.
+_now: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
+    "govflow_now", default=lambda: datetime.now(UTC)
+)
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        current = _now.get()()
+        return current.astimezone(tz) if tz else current.astimezone().replace(tzinfo=None)
+
+
+_timer_module.datetime = _ClockedDatetime
+
+
+class clock_context:
+    """Run engine code with `now` taken from the given callable."""
+
+    def __init__(self, now: Callable[[], datetime]):
+        self._now = now
+
+    def __enter__(self):
+        self._token = _now.set(self._now)
+
+    def __exit__(self, *exc):
+        _now.reset(self._token)
+
+
+# --- errors -------------------------------------------------------------------------------------------------
+class EngineError(Exception):
+    """Base of the adapter's errors."""
+
+
+class ScriptFailure(EngineError):
+    """A script, condition or timer expression in the diagram failed while the case ran."""
+
+    def __init__(self, element_id: str | None, message: str):
+        self.element_id = element_id
+        self.message = message
+        super().__init__(f"{element_id or 'process'}: {message}")
+
+
+class TaskNotReady(EngineError):
+    """The task the caller saw is no longer ready to run (completed, cancelled, or never ready)."""
+
+
+class NotWaiting(EngineError):
+    """The case is not waiting for the message that was sent."""
+
+
+# --- parsing ------------------------------------------------------------------------------------------------
+_VALIDATOR = BpmnValidator()
+_PARSERS = {"camunda": CamundaParser, "spiff": SpiffBpmnParser, "bpmn": BpmnParser}
+_VALIDATORS = {"camunda": _VALIDATOR, "spiff": SPIFF_VALIDATOR, "bpmn": _VALIDATOR}
+
+
+@dataclass
+class ProcessBundle:
+    """One executable process ready to instantiate: its spec, its subprocess specs and XML facts."""
+
+    key: str
+    name: str | None
+    dialect: str
+    spec: object
+    subprocess_specs: dict
+    elements: dict
+
+
+@dataclass
+class ParsedFile:
+    root: etree._Element
+    dialect: str
+    processes: list[ProcessBundle]
+
+
+def parse(source: bytes, filename: str) -> ParsedFile:
+    """Parse and validate (XSD + semantics) one BPMN file; BpmnSourceError names file, line and element."""
+    root = diagram.read_xml(source, filename)
+    dialect = diagram.dialect(root)
+    diagram.normalise_timers(root)
+    executable = diagram.executable_processes(root)
+    if not executable:
+        raise BpmnSourceError(filename, root.sourceline, root.get("id"), "no executable process (isExecutable)")
+    parser = _PARSERS[dialect](validator=_VALIDATORS[dialect])
+    try:
+        parser.add_bpmn_xml(root, filename)
+        bundles = []
+        for process in executable:
+            key = process.get("id")
+            spec = parser.get_spec(key)
+            subprocesses = parser.get_subprocess_specs(key)
+            bundles.append(
+                ProcessBundle(key, process.get("name"), dialect, spec, subprocesses, diagram.element_facts(process))
+            )
+    except ValidationException as exc:
+        line = exc.line_number or diagram.line_of(root, exc.id) or None
+        raise BpmnSourceError(filename, line, exc.id or None, str(exc).split("\n")[0]) from None
+    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # The engine's parsers raise bare errors for constructs they do not support (e.g. a
+        # decisionRef without its DMN); report them as a refusal, never a crash.
+        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+        raise BpmnSourceError(
+            filename, diagram.line_of(root, element), element, f"not supported by the engine: {_describe(exc)}"
+        ) from None
+    return ParsedFile(root, dialect, bundles)
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).split("\n")[0]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --- serialisation ------------------------------------------------------------------------------------------
+class _SpecByReference(BpmnWorkflowConverter):
+    """Leaves the spec out of a case's state; the spec is stored once with its process version."""
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        del dct["spec"], dct["subprocess_specs"]
+        return dct
+
+    def from_dict(self, dct, bundle: ProcessBundle | None = None):
+        if bundle is None:
+            return super().from_dict(dct)
+        workflow = self.target_class(bundle.spec, bundle.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer(config: dict) -> BpmnWorkflowSerializer:
+    config = dict(config)
+    config[BpmnWorkflow] = _SpecByReference
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZERS = {"camunda": _serializer(CAMUNDA_CONFIG), "spiff": _serializer(SPIFF_CONFIG),
+                "bpmn": _serializer(DEFAULT_CONFIG)}  # fmt: skip
+
+
+def dump_spec(bundle: ProcessBundle) -> str:
+    reg = _SERIALIZERS[bundle.dialect].registry
+    return json.dumps(
+        {
+            "spec": reg.convert(bundle.spec),
+            "subprocess_specs": {k: reg.convert(v) for k, v in bundle.subprocess_specs.items()},
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def load_spec(key: str, name: str | None, dialect: str, spec_json: str, elements: dict) -> ProcessBundle:
+    reg = _SERIALIZERS[dialect].registry
+    dct = json.loads(spec_json)
+    spec = reg.restore(dct["spec"])
+    subprocesses = {k: reg.restore(v) for k, v in dct["subprocess_specs"].items()}
+    return ProcessBundle(key, name, dialect, spec, subprocesses, elements)
+
+
+# --- the script environment ---------------------------------------------------------------------------------
+class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    def __init__(self, sandbox: Sandbox):
+        super().__init__({})
+        self.sandbox = sandbox
+
+    def evaluate(self, expression, context, external_context=None):
+        data = {**external_context, **context} if external_context else context
+        return self.sandbox.evaluate(expression, data)
+
+    def execute(self, script, context, external_context=None):
+        self.sandbox.execute(script, context)
+        return True
+
+
+def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
+    return PythonScriptEngine(environment=_SandboxEnvironment(sandbox))
+
+
+# --- running a case -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UserTaskView:
+    """A ready user (or manual) task as the platform sees it."""
+
+    id: str
+    bpmn_id: str
+    name: str | None
+    data: dict
+
+
+class CaseWorkflow:
+    """One case's workflow object, used by one thread inside one service call."""
+
+    def __init__(self, wf: BpmnWorkflow, bundle: ProcessBundle):
+        self.wf = wf
+        self.bundle = bundle
+
+    @classmethod
+    def start(cls, bundle: ProcessBundle, data: dict, engine: PythonScriptEngine) -> CaseWorkflow:
+        wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=engine)
+        wf.task_tree.data.update(data)
+        return cls(wf, bundle)
+
+    @classmethod
+    def load(cls, bundle: ProcessBundle, state: str, version: str, engine: PythonScriptEngine) -> CaseWorkflow:
+        ser = _SERIALIZERS[bundle.dialect]
+        dct = json.loads(state)
+        if version != SERIALIZER_VERSION:
+            # Migrations need the spec inside the state: put it back before migrating.
+            dct.update(json.loads(dump_spec(bundle)))
+            dct[ser.VERSION_KEY] = version
+            ser.migrate(dct)
+            wf = ser.registry.restore(dct)
+        else:
+            wf = ser.registry.restore(dct, bundle=bundle)
+        wf.script_engine = engine  # the engine is not serialised
+        return cls(wf, bundle)
+
+    def dump(self) -> tuple[str, str]:
+        ser = _SERIALIZERS[self.bundle.dialect]
+        dct = ser.to_dict(self.wf)
+        return json.dumps(dct, separators=(",", ":"), ensure_ascii=False), SERIALIZER_VERSION
+
+    # -- stepping
+    def run_engine_steps(self, on_done: Callable[[str], None] | None = None) -> None:
+        """Run automatic tasks (scripts, gateways, events) and fire due timers until only waits remain."""
+
+        def did_complete(task):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if on_done and bpmn_id:
+                on_done(bpmn_id)
+
+        self._guarded(lambda: self.wf.do_engine_steps(did_complete_task=did_complete))
+
+    def fire_due_timers(self, on_done: Callable[[str], None] | None = None) -> None:
+        self._guarded(self.wf.refresh_timers)
+        self.run_engine_steps(on_done)
+
+    def _guarded(self, step: Callable[[], object]) -> None:
+        try:
+            step()
+        except SandboxError as exc:
+            raise ScriptFailure(None, str(exc)) from None
+        except WorkflowException as exc:
+            spec = getattr(exc, "task_spec", None)
+            raise ScriptFailure(getattr(spec, "bpmn_id", None), _workflow_message(exc)) from None
+        except SpiffWorkflowException as exc:
+            raise ScriptFailure(None, _workflow_message(exc)) from None
+
+    def user_tasks(self) -> list[UserTaskView]:
+        return [
+            UserTaskView(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name, t.data)
+            for t in self.wf.get_tasks(state=TaskState.READY, manual=True)
+        ]
+
+    def complete(self, task_id: str, data: dict, on_done: Callable[[str], None] | None = None) -> str:
+        """Complete a READY user task with the submitted data; returns its BPMN id."""
+        try:
+            task = self.wf.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotReady, SpiffWorkflowException):
+            task = None
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            # Running a non-READY task reruns or skips paths (ENGINE_NOTES): refuse.
+            raise TaskNotReady(f"task {task_id} is not ready")
+        task.data.update(data)
+        bpmn_id = task.task_spec.bpmn_id
+
+        def run():
+            task.run()
+
+        self._guarded(run)
+        if on_done:
+            on_done(bpmn_id)
+        self.run_engine_steps(on_done)
+        return bpmn_id
+
+    def send_message(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
+        """Deliver a named message. Its fields become case data (on Camunda diagrams also the variable named
+        by camunda:resultVariable, default the message name)."""
+        for task, definition in self._waiting_definitions():
+            if type(definition).__name__ == "MessageEventDefinition" and definition.name == name:
+                task.data.update(payload)
+                if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
+                    body = {"payload": payload, "result_var": definition.result_var or name}
+                else:
+                    body = payload
+                event = BpmnEvent(definition, payload=body)
+                self._guarded(lambda event=event: self.wf.send_event(event))
+                self.run_engine_steps(on_done)
+                return
+        raise NotWaiting(f"the case is not waiting for message '{name}'")
+
+    def waiting_messages(self) -> list[str]:
+        return sorted({d.name for _, d in self._waiting_definitions() if type(d).__name__ == "MessageEventDefinition"})
+
+    def _waiting_definitions(self) -> Iterable:
+        for task in list(self.wf.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            for d in getattr(definition, "event_definitions", None) or [definition]:
+                yield task, d
+
+    def next_timer_due(self) -> datetime | None:
+        """The earliest due time of the timers the case is waiting on."""
+        due = []
+        for task in self.wf.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            definitions = getattr(definition, "event_definitions", None) or [definition]
+            if not any(isinstance(d, TimerEventDefinition) for d in definitions):
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                value = value.get("next") if value.get("cycles") else None
+            if isinstance(value, str):
+                try:
+                    parsed = TimerEventDefinition.get_datetime(value)
+                except ValueError:
+                    continue
+                due.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+        return min(due) if due else None
+
+    @property
+    def completed(self) -> bool:
+        return self.wf.is_completed()
+
+    def current_data(self) -> dict:
+        """The case's business data now: the last finished task's data plus that of the ready tasks."""
+        if self.completed:
+            return dict(self.wf.data or self.wf.last_task.data if self.wf.last_task else {})
+        data = dict(self.wf.last_task.data) if self.wf.last_task else dict(self.wf.task_tree.data)
+        for task in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            data.update(task.data)
+        return data
+
+    def active_elements(self) -> list[str]:
+        return sorted(
+            {
+                t.task_spec.bpmn_id
+                for t in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+                if getattr(t.task_spec, "bpmn_id", None)
+            }
+        )
+
+
+def _workflow_message(exc: Exception) -> str:
+    text = str(exc).strip().split("\n")[0]
+    cause = getattr(exc, "error_type", None)
+    if cause and cause != "unknown" and cause not in text:
+        text = f"{cause}: {text}"
+    return text
