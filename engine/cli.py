@@ -1,0 +1,349 @@
+"""The `govflow` command: lint, deploy and walk process diagrams from the terminal; run the demo and the server.
+
+Errors print one line (`error: ...`) and exit non-zero; every listing has --json.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from engine.errors import GovflowError, LintFailed
+
+
+def _engine(ctx: click.Context):
+    from engine.process_engine import ProcessEngine
+
+    obj = ctx.ensure_object(dict)
+    if "engine" not in obj:
+        obj["engine"] = ProcessEngine(obj.get("db"), forms_dir=obj.get("forms"))
+        ctx.call_on_close(obj["engine"].close)
+    return obj["engine"]
+
+
+def _echo_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handled(func):
+    """Turn the platform's errors into one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except LintFailed as exc:
+            for finding in exc.findings:
+                click.echo(finding.format(), err=True)
+            sys.exit(2)
+        except GovflowError as exc:
+            _fail(str(exc))
+        except json.JSONDecodeError as exc:
+            _fail(f"--data is not valid JSON: {exc.msg} at column {exc.colno}")
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
+        except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+            if _database_error(exc):
+                _fail(f"database: {str(exc).splitlines()[0]} (is the schema created? run `govflow init`)")
+            raise
+
+    return wrapper
+
+
+def _database_error(exc: Exception) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
+
+
+def _data(text: str | None) -> dict:
+    return json.loads(text) if text else {}
+
+
+@click.group()
+@click.option("--db", envvar="GOVFLOW_DATABASE_URL", help="Database URL (default: sqlite file var/govflow.db).")
+@click.option("--forms", default="forms", show_default=True, help="Folder of the task forms (JSON Schema).")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, forms: str) -> None:
+    """govflow: BPMN procedures of a government service centre, with statutory time limits."""
+    ctx.ensure_object(dict).update(db=db, forms=forms)
+
+
+@main.command()
+@click.pass_context
+@handled
+def init(ctx):
+    """Create or upgrade the database schema."""
+    from engine.store import upgrade
+
+    engine = _engine(ctx)
+    upgrade(engine.db)
+    click.echo(f"schema ready ({engine.db.dialect})")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def lint(ctx, files):
+    """Check BPMN files; prints FILE:LINE: ELEMENT_ID: message, exit 1 on findings."""
+    from engine.lint import lint_file
+
+    forms = Path(ctx.obj["forms"])
+    findings = [f for path in files for f in lint_file(path, forms)]
+    for finding in findings:
+        click.echo(finding.format())
+    sys.exit(1 if findings else 0)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--as", "actor", default="designer", show_default=True)
+@click.pass_context
+@handled
+def deploy(ctx, files, actor):
+    """Deploy BPMN files; lint findings refuse a file (exit 2). Prints KEY vN per process."""
+    engine = _engine(ctx)
+    for path in files:
+        for d in engine.repository.deploy_file(path, actor):
+            click.echo(f"{d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
+
+
+@main.command()
+@click.option("--all", "all_versions", is_flag=True, help="Every version, not only the latest.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def processes(ctx, all_versions, as_json):
+    """List deployed processes."""
+    rows = _engine(ctx).repository.list(latest_only=not all_versions)
+    if as_json:
+        _echo_json([
+            {"key": p.key, "version": p.version, "name": p.name, "dialect": p.dialect, "sha256": p.sha256,
+             "deployed_at": p.deployed_at.isoformat(), "deployed_by": p.deployed_by} for p in rows
+        ])  # fmt: skip
+        return
+    for p in rows:
+        click.echo(f"{p.key} v{p.version}\t{p.name or ''}\t{p.dialect}\t{p.deployed_at:%Y-%m-%d %H:%M}")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", help="Initial case data as a JSON object.")
+@click.option("--as", "actor", default="system", show_default=True)
+@click.option("--version", type=int, help="A specific process version (default: latest).")
+@click.pass_context
+@handled
+def start(ctx, key, data, actor, version):
+    """Start a case; prints the case id and its receipt number."""
+    case = _engine(ctx).runtime.start(key, _data(data), started_by=actor, version=version)
+    click.echo(f"{case.id} {case.receipt_no}")
+
+
+@main.command()
+@click.option("--case", "case_id")
+@click.option("--user", help="Tasks assigned to this user (with --group, also the groups' unclaimed tasks).")
+@click.option("--group", "groups", multiple=True)
+@click.option("--state", default="open", show_default=True, type=click.Choice(["open", "completed", "cancelled"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def tasks(ctx, case_id, user, groups, state, as_json):
+    """List human tasks."""
+    from engine.services.tasks import task_json
+
+    engine = _engine(ctx)
+    if case_id:
+        case_id = engine.runtime.get(case_id).id
+    rows = engine.tasks.query(user=user, groups=groups or None, case_id=case_id, state=state, limit=1000)
+    if as_json:
+        _echo_json([task_json(t) for t in rows])
+        return
+    for t in rows:
+        due = f"{t.due_at:%Y-%m-%d %H:%M}" if t.due_at else "-"
+        click.echo(f"{t.id}\t{t.bpmn_id}\t{t.name or ''}\t{','.join(t.candidate_groups)}\t{t.assignee or '-'}\t{due}")
+
+
+def _task_ref(engine, ref: str) -> str:
+    return engine.tasks.resolve(ref)
+
+
+@main.command()
+@click.argument("task")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+@handled
+def claim(ctx, task, actor):
+    """Claim a task for a user."""
+    engine = _engine(ctx)
+    t = engine.tasks.claim(_task_ref(engine, task), actor)
+    click.echo(f"{t.id} claimed by {t.assignee}")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+@handled
+def unclaim(ctx, task, actor):
+    """Give a claimed task back to its groups."""
+    engine = _engine(ctx)
+    t = engine.tasks.unclaim(_task_ref(engine, task), actor)
+    click.echo(f"{t.id} unclaimed")
+
+
+@main.command()
+@click.argument("task")
+@click.option("--data", help="The form data as a JSON object.")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+@handled
+def complete(ctx, task, data, actor):
+    """Complete a task with form data; prints the case afterwards."""
+    engine = _engine(ctx)
+    t = engine.tasks.complete(_task_ref(engine, task), actor, _data(data))
+    case = engine.runtime.describe(t.case_id)
+    click.echo(f"{t.id} completed; case {case['receipt_no']} is {case['status']}")
+    for nxt in case["tasks"]:
+        click.echo(f"  next: {nxt['id']}\t{nxt['bpmn_id']}\t{nxt['name'] or ''}")
+
+
+@main.command()
+@click.argument("case_id")
+@click.argument("name")
+@click.option("--data", help="The message payload as a JSON object.")
+@click.option("--as", "actor", default="system", show_default=True)
+@click.pass_context
+@handled
+def message(ctx, case_id, name, data, actor):
+    """Send a named BPMN message to a waiting case."""
+    engine = _engine(ctx)
+    case = engine.runtime.send_message(engine.runtime.get(case_id).id, name, _data(data), actor=actor)
+    click.echo(f"{case.receipt_no} received '{name}'; status {case.status}")
+
+
+def _status_command(name: str, help_text: str):
+    @main.command(name=name, help=help_text)
+    @click.argument("case_id")
+    @click.option("--reason", required=True)
+    @click.option("--as", "actor", required=True)
+    @click.pass_context
+    @handled
+    def command(ctx, case_id, reason, actor):
+        engine = _engine(ctx)
+        case = getattr(engine.runtime, name)(engine.runtime.get(case_id).id, actor=actor, reason=reason)
+        click.echo(f"{case.receipt_no} is {case.status}")
+
+    return command
+
+
+_status_command("suspend", "Suspend a running case (a reason is required).")
+_status_command("resume", "Resume a suspended case (a reason is required).")
+_status_command("terminate", "Terminate a case (a reason is required).")
+
+
+@main.command()
+@click.argument("case_id")
+@click.option("--as", "actor", required=True)
+@click.pass_context
+@handled
+def retry(ctx, case_id, actor):
+    """Retry a case that stopped in `error`."""
+    engine = _engine(ctx)
+    case = engine.runtime.retry(engine.runtime.get(case_id).id, actor=actor)
+    click.echo(f"{case.receipt_no} is {case.status}")
+
+
+@main.command(name="case")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def case_command(ctx, case_id, as_json):
+    """Show a case: status, active tasks, data and audit trail."""
+    from engine.services.history import event_json
+
+    engine = _engine(ctx)
+    view = engine.runtime.describe(case_id)
+    trail = [event_json(e) for e in engine.history.trail(view["id"])]
+    if as_json:
+        _echo_json({**view, "trail": trail})
+        return
+    click.echo(f"case {view['id']}  receipt {view['receipt_no']}  {view['process']} v{view['version']}")
+    click.echo(f"status: {view['status']}")
+    if view["error"]:
+        click.echo(f"error at {view['error']['element']}: {view['error']['message']}")
+    click.echo("tasks:" if view["tasks"] else "tasks: none")
+    for t in view["tasks"]:
+        click.echo(f"  {t['id']}\t{t['bpmn_id']}\t{t['name'] or ''}\t{t['assignee'] or '-'}")
+    click.echo("data: " + json.dumps(view["data"], ensure_ascii=False, sort_keys=True))
+    click.echo("trail:")
+    for e in trail:
+        click.echo(f"  {e['seq']:>3} {e['at'][:19]} {e['actor']:<12} {e['action']:<16} {e['bpmn_id'] or ''}")
+
+
+@main.group()
+def audit():
+    """The audit trail."""
+
+
+@audit.command()
+@click.argument("case_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def verify(ctx, case_id, as_json):
+    """Verify the hash chain of one case or of all; exit 1 if any chain is broken."""
+    reports = _engine(ctx).history.verify(case_id)
+    broken = [r for r in reports if not r.ok]
+    if as_json:
+        _echo_json([r.__dict__ for r in reports])
+    else:
+        for r in broken:
+            click.echo(f"BROKEN case {r.case_id}: event {r.first_bad_seq}: {r.reason}")
+        click.echo(f"{len(reports) - len(broken)} of {len(reports)} case chains intact")
+    sys.exit(1 if broken else 0)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+@handled
+def serve(ctx, host, port):
+    """Serve the web app over an existing database."""
+    from webui import create_app
+
+    create_app(_engine(ctx)).run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--processes", "processes_dir", default="processes", show_default=True, type=click.Path(path_type=Path))
+@click.pass_context
+@handled
+def demo(ctx, host, port, processes_dir):
+    """Create the embedded database, deploy processes/ and serve the web app."""
+    from engine.store import upgrade
+    from webui import create_app
+
+    engine = _engine(ctx)
+    upgrade(engine.db)
+    for path in sorted(processes_dir.glob("*.bpmn")):
+        for d in engine.repository.deploy_file(path, "demo"):
+            click.echo(f"deployed {d.key} v{d.version}")
+    click.echo(f"govflow demo on http://{host}:{port}/  (database: {engine.db.url})")
+    create_app(engine).run(host=host, port=port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

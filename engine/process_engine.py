@@ -1,0 +1,77 @@
+"""The process engine: one object that holds the database, the clock, the spec cache and the four services."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from engine import workflow
+from engine.clock import SystemClock
+from engine.errors import NotFound
+from engine.sandbox import Sandbox
+from engine.store import Database, ProcessVersion
+
+SPEC_CACHE_SIZE = 256
+
+
+class ProcessEngine:
+    """Repository, runtime, task and history services over one database (Camunda's shape, not its size)."""
+
+    def __init__(
+        self,
+        database: Database | str | None = None,
+        *,
+        clock=None,
+        forms_dir: Path | str | None = "forms",
+        helpers: dict[str, Callable] | None = None,
+        script_time_budget: float = 1.0,
+    ):
+        from engine.services.history import HistoryService
+        from engine.services.repository import RepositoryService
+        from engine.services.runtime import RuntimeService
+        from engine.services.tasks import TaskService
+
+        self.db = database if isinstance(database, Database) else Database(database)
+        self.clock = clock or SystemClock()
+        self.forms_dir = Path(forms_dir) if forms_dir is not None else None
+        self.helpers: dict[str, Callable] = dict(helpers or {})
+        self.script_time_budget = script_time_budget
+        self._bundles: OrderedDict[int, workflow.ProcessBundle] = OrderedDict()
+        self._bundles_lock = threading.Lock()
+        self.repository = RepositoryService(self)
+        self.runtime = RuntimeService(self)
+        self.tasks = TaskService(self)
+        self.history = HistoryService(self)
+
+    def now(self):
+        return self.clock.now()
+
+    def script_engine(self, extra_helpers: dict[str, Callable] | None = None):
+        """A script engine whose sandbox offers the vetted helpers (calendar, catalog ...)."""
+        helpers = {**self.helpers, **extra_helpers} if extra_helpers else self.helpers
+        return workflow.script_engine(Sandbox(helpers=helpers, time_budget=self.script_time_budget))
+
+    def sandbox(self) -> Sandbox:
+        return Sandbox(helpers=self.helpers, time_budget=self.script_time_budget)
+
+    def bundle(self, session, version_id: int) -> workflow.ProcessBundle:
+        """The parsed spec of a process version, restored once and cached (versions are immutable)."""
+        with self._bundles_lock:
+            cached = self._bundles.get(version_id)
+            if cached is not None:
+                self._bundles.move_to_end(version_id)
+                return cached
+        pv = session.get(ProcessVersion, version_id)
+        if pv is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        bundle = workflow.load_spec(pv.key, pv.name, pv.dialect, pv.spec, pv.elements)
+        with self._bundles_lock:
+            self._bundles[version_id] = bundle
+            while len(self._bundles) > SPEC_CACHE_SIZE:
+                self._bundles.popitem(last=False)
+        return bundle
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,182 @@
+"""One service call on one case = one transaction.
+
+Lock the case row (FOR UPDATE on PostgreSQL; on SQLite the write transaction and the version counter do it),
+restore the workflow, apply the step, run engine steps, then write the state, the task projection and the
+audit event, and commit. Any error rolls all of it back. A failing script or timer in the diagram then marks
+the case `error` in a transaction of its own, so the case shows where it stopped and can be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import audit, workflow
+from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
+from engine.store import Case, HumanTask, TaskCandidate
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass
+class StepContext:
+    """What a step function gets: the open transaction, the locked case, its workflow and the trail so far."""
+
+    engine: object
+    session: Session
+    case: Case
+    flow: workflow.CaseWorkflow | None
+    actor: str
+    now: datetime
+    trail: list[str] = field(default_factory=list)
+    completed_task: tuple[str, str] | None = None  # (task id, completed by)
+
+    def record(self, bpmn_id: str) -> None:
+        self.trail.append(bpmn_id)
+
+
+@contextmanager
+def locked_case(engine, case_id: str) -> Iterator[tuple[Session, Case]]:
+    """A write transaction holding the case row."""
+    session = engine.db.write_session()
+    try:
+        with session.begin():
+            case = session.get(Case, case_id, with_for_update=engine.db.is_postgresql)
+            if case is None:
+                raise NotFound(f"case {case_id} does not exist")
+            yield session, case
+    except StaleDataError:
+        raise Conflict(f"case {case_id} was changed by someone else meanwhile; reload and try again") from None
+    finally:
+        session.close()
+
+
+def run_step(engine, case_id: str, actor: str, action: str, apply: Callable[[StepContext], dict | None], *,
+             statuses: tuple[str, ...] = ("running",), task_id: str | None = None,
+             load_flow: bool = True) -> Case:  # fmt: skip
+    """Apply `apply` to the case inside one transaction and record one audit event for it."""
+    try:
+        with workflow.clock_context(engine.now), locked_case(engine, case_id) as (session, case):
+            if case.status not in statuses:
+                raise CaseNotRunning(
+                    f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}"
+                )
+            flow = None
+            if load_flow:
+                bundle = engine.bundle(session, case.process_version_id)
+                flow = workflow.CaseWorkflow.load(bundle, case.state, case.serializer_version, engine.script_engine())
+            ctx = StepContext(engine, session, case, flow, actor, engine.now())
+            payload = apply(ctx) or {}
+            bpmn_id = payload.pop("_bpmn_id", None)
+            if flow is not None:
+                save(ctx)
+                payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
+            case.updated_at = ctx.now
+            audit.append(session, case.id, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
+        return case
+    except workflow.ScriptFailure as failure:
+        mark_error(engine, case_id, actor, failure)
+        raise CaseScriptError(case_id, failure.element_id, failure.message) from None
+
+
+def save(ctx: StepContext) -> None:
+    """Write the workflow state, status, data snapshot, next timer and the task projection."""
+    case, flow = ctx.case, ctx.flow
+    case.state, case.serializer_version = flow.dump()
+    case.data = json_plain(flow.current_data())
+    case.next_timer_at = flow.next_timer_due()
+    if flow.completed and case.status == "running":
+        case.status = "completed"
+        case.completed_at = ctx.now
+    sync_tasks(ctx)
+
+
+def json_plain(data: dict) -> dict:
+    return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def sync_tasks(ctx: StepContext) -> None:
+    """Bring the human-task rows in line with the workflow's ready user tasks."""
+    ready = {t.id: t for t in ctx.flow.user_tasks()} if ctx.case.status == "running" else {}
+    rows = ctx.session.scalars(
+        select(HumanTask).where(HumanTask.case_id == ctx.case.id, HumanTask.state == "open")
+    ).all()
+    open_ids = set()
+    for row in rows:
+        if row.id in ready:
+            open_ids.add(row.id)
+            continue
+        done = ctx.completed_task is not None and ctx.completed_task[0] == row.id
+        row.state = "completed" if done else "cancelled"
+        row.completed_at = ctx.now
+        row.completed_by = ctx.completed_task[1] if done else None
+        ctx.session.query(TaskCandidate).filter(TaskCandidate.task_id == row.id).delete()
+    elements = ctx.flow.bundle.elements
+    for task_id, task in ready.items():
+        if task_id not in open_ids:
+            _open_task(ctx, task, elements.get(task.bpmn_id, {}))
+
+
+def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> None:
+    groups = [_resolve(ctx, g, task) for g in facts.get("candidate_groups") or []]
+    users = [_resolve(ctx, u, task) for u in facts.get("candidate_users") or []]
+    assignee = _resolve(ctx, facts["assignee"], task) if facts.get("assignee") else None
+    due_at = None
+    if facts.get("due_date"):
+        due_at = _evaluate_due(ctx, facts["due_date"], task)
+    ctx.session.add(
+        HumanTask(
+            id=task.id, case_id=ctx.case.id, bpmn_id=task.bpmn_id, name=task.name or facts.get("name"),
+            lane=facts.get("lane"), candidate_groups=groups, candidate_users=users, assignee=assignee or None,
+            state="open", form_key=facts.get("form_key"), created_at=ctx.now, due_at=due_at,
+        )
+    )  # fmt: skip
+    ctx.session.flush()
+    for kind, names in (("group", groups), ("user", users)):
+        for name in dict.fromkeys(names):
+            ctx.session.add(TaskCandidate(task_id=task.id, kind=kind, name=name))
+
+
+def _resolve(ctx: StepContext, template: str, task: workflow.UserTaskView) -> str:
+    """Fill ${expression} placeholders (e.g. reviewer@${department}) from the task's data."""
+
+    def value(match: re.Match) -> str:
+        try:
+            return str(ctx.engine.sandbox().evaluate(match.group(1), dict(task.data)))
+        except Exception as exc:  # noqa: BLE001 - any failure of a diagram expression stops the case
+            raise workflow.ScriptFailure(task.bpmn_id, f"'{template}': {type(exc).__name__}: {exc}") from None
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def _evaluate_due(ctx: StepContext, expression: str, task: workflow.UserTaskView) -> datetime:
+    try:
+        value = ctx.engine.sandbox().evaluate(expression, dict(task.data))
+        due = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(due, datetime) or due.tzinfo is None:
+            raise ValueError(f"must give a timezone-aware ISO datetime, got {value!r}")
+        return due
+    except Exception as exc:  # noqa: BLE001
+        raise workflow.ScriptFailure(task.bpmn_id, f"dueDate '{expression}': {type(exc).__name__}: {exc}") from None
+
+
+def mark_error(engine, case_id: str, actor: str, failure: workflow.ScriptFailure) -> None:
+    """Record where and why the case stopped, in a transaction of its own."""
+    with locked_case(engine, case_id) as (session, case):
+        now = engine.now()
+        case.status = "error"
+        case.error_element = failure.element_id
+        case.error_message = failure.message
+        case.updated_at = now
+        audit.append(
+            session, case.id, now, actor, "case_error",
+            {"element": failure.element_id, "message": failure.message}, bpmn_id=failure.element_id,
+        )  # fmt: skip

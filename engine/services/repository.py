@@ -1,0 +1,98 @@
+"""Repository service: lint and deploy BPMN files as immutable process versions; list and get them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine import lint, workflow
+from engine.diagram import BpmnSourceError, Finding
+from engine.errors import LintFailed, NotFound
+from engine.store import ProcessVersion
+
+
+@dataclass(frozen=True)
+class Deployment:
+    key: str
+    version: int
+    created: bool  # False when the file was unchanged and the existing version was kept
+
+
+class RepositoryService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def lint(self, source: bytes, filename: str) -> list[Finding]:
+        return lint.lint_source(source, filename, self.engine.forms_dir)
+
+    def deploy_file(self, path: Path | str, deployed_by: str = "system") -> list[Deployment]:
+        path = Path(path)
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise LintFailed([Finding(str(path), 0, "-", f"cannot read file: {exc.strerror}")]) from None
+        return self.deploy(source, str(path), deployed_by)
+
+    def deploy(self, source: bytes, filename: str, deployed_by: str = "system") -> list[Deployment]:
+        """Deploy every executable process of one BPMN file. Lint findings refuse the whole file.
+        An unchanged file (same bytes as the latest version) creates no new version."""
+        findings = self.lint(source, filename)
+        if findings:
+            raise LintFailed(findings)
+        try:
+            parsed = workflow.parse(source, filename)
+        except BpmnSourceError as exc:
+            raise LintFailed([Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]) from None
+        sha = hashlib.sha256(source).hexdigest()
+        text = source.decode("utf-8")
+        results = []
+        with self.engine.db.write_session() as session, session.begin():
+            for bundle in parsed.processes:
+                latest = session.scalars(
+                    select(ProcessVersion)
+                    .where(ProcessVersion.key == bundle.key)
+                    .order_by(ProcessVersion.version.desc())
+                    .limit(1)
+                ).first()
+                if latest is not None and latest.sha256 == sha:
+                    results.append(Deployment(bundle.key, latest.version, False))
+                    continue
+                version = (latest.version + 1) if latest else 1
+                session.add(
+                    ProcessVersion(
+                        key=bundle.key, version=version, name=bundle.name, filename=Path(filename).name,
+                        source=text, sha256=sha, dialect=bundle.dialect, spec=workflow.dump_spec(bundle),
+                        elements=bundle.elements, deployed_at=self.engine.now(), deployed_by=deployed_by,
+                    )
+                )  # fmt: skip
+                results.append(Deployment(bundle.key, version, True))
+        return results
+
+    def list(self, latest_only: bool = True) -> list[ProcessVersion]:
+        with self.engine.db.session() as session:
+            query = select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)
+            if latest_only:
+                newest = (
+                    select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
+                    .group_by(ProcessVersion.key)
+                    .subquery()
+                )
+                query = query.join(
+                    newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v)
+                )
+            return list(session.scalars(query).all())
+
+    def get(self, key: str, version: int | None = None) -> ProcessVersion:
+        """A process version by key: the given version, else the latest."""
+        with self.engine.db.session() as session:
+            query = select(ProcessVersion).where(ProcessVersion.key == key)
+            if version is not None:
+                query = query.where(ProcessVersion.version == version)
+            pv = session.scalars(query.order_by(ProcessVersion.version.desc()).limit(1)).first()
+        if pv is None:
+            which = f"{key} v{version}" if version is not None else key
+            raise NotFound(f"process {which} is not deployed")
+        return pv

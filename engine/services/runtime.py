@@ -1,0 +1,164 @@
+"""Runtime service: start cases, send them messages, fire their timers, suspend, resume, terminate, retry."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from sqlalchemy import select
+
+from engine import audit, workflow
+from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
+from engine.receipts import next_receipt_no
+from engine.services.casework import StepContext, json_plain, run_step, save
+from engine.store import Case, HumanTask, ProcessVersion
+
+_PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
+
+
+def check_json_object(data, what: str = "data") -> dict:
+    """Case and task data must be a JSON object of plain values (the state is JSON)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidData(f"{what} must be a JSON object, got {type(data).__name__}")
+    try:
+        plain = json.loads(json.dumps(data, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"{what} must hold plain JSON values only: {exc}") from None
+    for key in plain:
+        if key.startswith("_"):
+            raise InvalidData(f"{what} field '{key}': names starting with '_' are reserved", [(key, "reserved")])
+    return plain
+
+
+class RuntimeService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def start(self, process_key: str, data: dict | None = None, *, started_by: str = "system",
+              version: int | None = None, receipt_prefix: str | None = None) -> Case:  # fmt: skip
+        """Start a case on the latest (or given) version of a process; one transaction, nothing left behind
+        when a script in the diagram fails."""
+        data = check_json_object(data)
+        pv = self.engine.repository.get(process_key, version)
+        prefix = (receipt_prefix or re.sub(r"[^A-Z0-9]", "", pv.key.upper())[:8] or "CASE").upper()
+        if not _PREFIX.match(prefix):
+            raise InvalidData(f"receipt prefix '{prefix}' must be 1-16 letters or digits")
+        engine = self.engine
+        try:
+            with workflow.clock_context(engine.now), engine.db.write_session() as session, session.begin():
+                now = engine.now()
+                bundle = engine.bundle(session, pv.id)
+                flow = workflow.CaseWorkflow.start(bundle, data, engine.script_engine())
+                case = Case(
+                    id=uuid.uuid4().hex, receipt_no=next_receipt_no(session, prefix, now), process_version_id=pv.id,
+                    status="running", state="", serializer_version="", data={}, started_by=started_by,
+                    created_at=now, updated_at=now,
+                )  # fmt: skip
+                session.add(case)
+                session.flush()
+                ctx = StepContext(engine, session, case, flow, started_by, now)
+                flow.run_engine_steps(ctx.record)
+                save(ctx)
+                audit.append(
+                    session, case.id, now, started_by, "case_started",
+                    {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
+                     "active": flow.active_elements()},
+                )  # fmt: skip
+            return case
+        except workflow.ScriptFailure as failure:
+            raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
+
+    def send_message(self, case_id: str, name: str, payload: dict | None = None, *, actor: str = "system") -> Case:
+        payload = check_json_object(payload, "message payload")
+
+        def apply(ctx: StepContext):
+            try:
+                ctx.flow.send_message(name, payload, ctx.record)
+            except workflow.NotWaiting:
+                waiting = ", ".join(ctx.flow.waiting_messages()) or "no message"
+                raise GovflowError(f"case {ctx.case.receipt_no} is not waiting for message '{name}' (waiting for: "
+                                   f"{waiting})") from None  # fmt: skip
+            return {"message": name, "data": payload}
+
+        return run_step(self.engine, case_id, actor, "message_received", apply)
+
+    def fire_timers(self, case_id: str, *, actor: str = "scheduler") -> Case:
+        """Fire the case's timers that are due now and run what follows."""
+
+        def apply(ctx: StepContext):
+            due = ctx.case.next_timer_at
+            ctx.flow.fire_due_timers(ctx.record)
+            return {"due": due.isoformat() if due else None}
+
+        return run_step(self.engine, case_id, actor, "timers_fired", apply)
+
+    def suspend(self, case_id: str, *, actor: str, reason: str) -> Case:
+        return self._set_status(case_id, actor, reason, "case_suspended", ("running",), "suspended")
+
+    def resume(self, case_id: str, *, actor: str, reason: str) -> Case:
+        return self._set_status(case_id, actor, reason, "case_resumed", ("suspended",), "running")
+
+    def terminate(self, case_id: str, *, actor: str, reason: str) -> Case:
+        return self._set_status(case_id, actor, reason, "case_terminated", ("running", "suspended", "error"),
+                                "terminated")  # fmt: skip
+
+    def _set_status(self, case_id, actor, reason, action, statuses, new_status) -> Case:
+        if not (reason or "").strip():
+            raise InvalidData("a reason is required", [("reason", "required")])
+
+        def apply(ctx: StepContext):
+            ctx.case.status = new_status
+            if new_status == "terminated":
+                ctx.case.completed_at = ctx.now
+                for row in ctx.session.scalars(
+                    select(HumanTask).where(HumanTask.case_id == ctx.case.id, HumanTask.state == "open")
+                ):
+                    row.state, row.completed_at = "cancelled", ctx.now
+            return {"reason": reason.strip()}
+
+        return run_step(self.engine, case_id, actor, action, apply, statuses=statuses, load_flow=False)
+
+    def retry(self, case_id: str, *, actor: str) -> Case:
+        """Put a case in `error` back to running and run its engine steps and due timers again."""
+
+        def apply(ctx: StepContext):
+            previous = {"element": ctx.case.error_element, "message": ctx.case.error_message}
+            ctx.case.status = "running"
+            ctx.case.error_element = ctx.case.error_message = None
+            ctx.flow.fire_due_timers(ctx.record)
+            return {"previous_error": previous}
+
+        return run_step(self.engine, case_id, actor, "case_retried", apply, statuses=("error",))
+
+    def get(self, case_id: str) -> Case:
+        with self.engine.db.session() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                case = session.scalars(select(Case).where(Case.receipt_no == case_id)).first()
+            if case is None:
+                raise NotFound(f"case {case_id} does not exist")
+            return case
+
+    def describe(self, case_id: str) -> dict:
+        """The case as JSON: {id, receipt_no, process, version, status, data, tasks:[...]}."""
+        from engine.services.tasks import task_json
+
+        with self.engine.db.session() as session:
+            case = session.get(Case, self.get(case_id).id)
+            pv = session.get(ProcessVersion, case.process_version_id)
+            tasks = session.scalars(
+                select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "open")
+                .order_by(HumanTask.created_at)
+            ).all()  # fmt: skip
+            return {
+                "id": case.id, "receipt_no": case.receipt_no, "process": pv.key, "version": pv.version,
+                "status": case.status, "data": json_plain(case.data), "tasks": [task_json(t) for t in tasks],
+                "error": {"element": case.error_element, "message": case.error_message}
+                if case.status == "error" else None,
+                "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+                "completed_at": case.completed_at.isoformat() if case.completed_at else None,
+                "next_timer_at": case.next_timer_at.isoformat() if case.next_timer_at else None,
+            }  # fmt: skip
