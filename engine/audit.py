@@ -27,23 +27,18 @@ def _digest(prev_hash: str, case_id: str, seq: int, at: datetime, actor: str, ac
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
-def append(session: Session, case_id: str, at: datetime, actor: str, action: str, payload: dict,
+def append(session: Session, case, at: datetime, actor: str, action: str, payload: dict,
            task_id: str | None = None, bpmn_id: str | None = None) -> AuditEvent:  # fmt: skip
-    """Append one event to the case's chain. The caller holds the case lock, so the sequence is safe."""
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.case_id == case_id)
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    """Append one event to the case's chain. The caller holds the case row locked; its trail head moves on."""
+    seq, prev = case.trail_seq + 1, case.trail_hash
     payload = json.loads(json.dumps(payload, ensure_ascii=False, default=str))
     event = AuditEvent(
-        case_id=case_id, seq=seq, at=at, actor=actor, action=action, task_id=task_id, bpmn_id=bpmn_id,
+        case_id=case.id, seq=seq, at=at, actor=actor, action=action, task_id=task_id, bpmn_id=bpmn_id,
         payload=payload, prev_hash=prev,
-        hash=_digest(prev, case_id, seq, at, actor, action, task_id, bpmn_id, payload),
+        hash=_digest(prev, case.id, seq, at, actor, action, task_id, bpmn_id, payload),
     )  # fmt: skip
     session.add(event)
+    case.trail_seq, case.trail_hash = seq, event.hash
     return event
 
 

@@ -38,20 +38,46 @@ class StepContext:
     now: datetime
     trail: list[str] = field(default_factory=list)
     completed_task: tuple[str, str] | None = None  # (task id, completed by)
+    _open_tasks: list[HumanTask] | None = None
 
     def record(self, bpmn_id: str) -> None:
         self.trail.append(bpmn_id)
 
+    def open_tasks(self) -> list[HumanTask]:
+        """The case's open task rows, read once per step (the case row is locked, so they cannot change)."""
+        if self._open_tasks is None:
+            self._open_tasks = list(
+                self.session.scalars(
+                    select(HumanTask).where(HumanTask.case_id == self.case.id, HumanTask.state == "open")
+                )
+            )
+        return self._open_tasks
+
+    def open_task(self, task_id: str) -> HumanTask | None:
+        """An open task row of this case, else the row in whatever state it is (None when unknown)."""
+        for row in self.open_tasks():
+            if row.id == task_id:
+                return row
+        return self.session.get(HumanTask, task_id, populate_existing=True)
+
 
 @contextmanager
-def locked_case(engine, case_id: str) -> Iterator[tuple[Session, Case]]:
-    """A write transaction holding the case row."""
+def locked_case(engine, case_id: str | None, task_id: str | None = None) -> Iterator[tuple[Session, Case]]:
+    """A write transaction holding the case row (found from the task when only the task is known)."""
     session = engine.db.write_session()
     try:
         with session.begin():
-            case = session.get(Case, case_id, with_for_update=engine.db.is_postgresql)
-            if case is None:
-                raise NotFound(f"case {case_id} does not exist")
+            if case_id is None:
+                query = select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+                if engine.db.is_postgresql:
+                    query = query.with_for_update(of=Case)
+                case = session.scalars(query).first()
+                if case is None:
+                    raise NotFound(f"task {task_id} does not exist")
+            else:
+                case = session.get(Case, case_id, with_for_update=engine.db.is_postgresql)
+                if case is None:
+                    raise NotFound(f"case {case_id} does not exist")
             yield session, case
     except StaleDataError:
         raise Conflict(f"case {case_id} was changed by someone else meanwhile; reload and try again") from None
@@ -59,12 +85,13 @@ def locked_case(engine, case_id: str) -> Iterator[tuple[Session, Case]]:
         session.close()
 
 
-def run_step(engine, case_id: str, actor: str, action: str, apply: Callable[[StepContext], dict | None], *,
+def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callable[[StepContext], dict | None], *,
              statuses: tuple[str, ...] = ("running",), task_id: str | None = None,
              load_flow: bool = True) -> Case:  # fmt: skip
     """Apply `apply` to the case inside one transaction and record one audit event for it."""
     try:
-        with workflow.clock_context(engine.now), locked_case(engine, case_id) as (session, case):
+        with workflow.clock_context(engine.now), locked_case(engine, case_id, task_id) as (session, case):
+            case_id = case.id
             if case.status not in statuses:
                 raise CaseNotRunning(
                     f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}"
@@ -80,7 +107,7 @@ def run_step(engine, case_id: str, actor: str, action: str, apply: Callable[[Ste
                 save(ctx)
                 payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
             case.updated_at = ctx.now
-            audit.append(session, case.id, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
+            audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
         return case
     except workflow.ScriptFailure as failure:
         mark_error(engine, case_id, actor, failure)
@@ -106,9 +133,7 @@ def json_plain(data: dict) -> dict:
 def sync_tasks(ctx: StepContext) -> None:
     """Bring the human-task rows in line with the workflow's ready user tasks."""
     ready = {t.id: t for t in ctx.flow.user_tasks()} if ctx.case.status == "running" else {}
-    rows = ctx.session.scalars(
-        select(HumanTask).where(HumanTask.case_id == ctx.case.id, HumanTask.state == "open")
-    ).all()
+    rows = ctx.open_tasks()
     open_ids = set()
     for row in rows:
         if row.id in ready:
@@ -118,7 +143,6 @@ def sync_tasks(ctx: StepContext) -> None:
         row.state = "completed" if done else "cancelled"
         row.completed_at = ctx.now
         row.completed_by = ctx.completed_task[1] if done else None
-        ctx.session.query(TaskCandidate).filter(TaskCandidate.task_id == row.id).delete()
     elements = ctx.flow.bundle.elements
     for task_id, task in ready.items():
         if task_id not in open_ids:
@@ -129,9 +153,7 @@ def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> No
     groups = [_resolve(ctx, g, task) for g in facts.get("candidate_groups") or []]
     users = [_resolve(ctx, u, task) for u in facts.get("candidate_users") or []]
     assignee = _resolve(ctx, facts["assignee"], task) if facts.get("assignee") else None
-    due_at = None
-    if facts.get("due_date"):
-        due_at = _evaluate_due(ctx, facts["due_date"], task)
+    due_at = _evaluate_due(ctx, facts["due_date"], task) if facts.get("due_date") else None
     ctx.session.add(
         HumanTask(
             id=task.id, case_id=ctx.case.id, bpmn_id=task.bpmn_id, name=task.name or facts.get("name"),
@@ -139,10 +161,12 @@ def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> No
             state="open", form_key=facts.get("form_key"), created_at=ctx.now, due_at=due_at,
         )
     )  # fmt: skip
-    ctx.session.flush()
-    for kind, names in (("group", groups), ("user", users)):
-        for name in dict.fromkeys(names):
-            ctx.session.add(TaskCandidate(task_id=task.id, kind=kind, name=name))
+    # The unit of work inserts the task before its candidates (it orders inserts by foreign key).
+    ctx.session.add_all(
+        TaskCandidate(task_id=task.id, kind=kind, name=name)
+        for kind, names in (("group", groups), ("user", users))
+        for name in dict.fromkeys(names)
+    )
 
 
 def _resolve(ctx: StepContext, template: str, task: workflow.UserTaskView) -> str:
@@ -177,6 +201,6 @@ def mark_error(engine, case_id: str, actor: str, failure: workflow.ScriptFailure
         case.error_message = failure.message
         case.updated_at = now
         audit.append(
-            session, case.id, now, actor, "case_error",
+            session, case, now, actor, "case_error",
             {"element": failure.element_id, "message": failure.message}, bpmn_id=failure.element_id,
         )  # fmt: skip

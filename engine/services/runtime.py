@@ -55,6 +55,7 @@ class RuntimeService:
                 case = Case(
                     id=uuid.uuid4().hex, receipt_no=next_receipt_no(session, prefix, now), process_version_id=pv.id,
                     status="running", state="", serializer_version="", data={}, started_by=started_by,
+                    trail_seq=0, trail_hash=audit.GENESIS,
                     created_at=now, updated_at=now,
                 )  # fmt: skip
                 session.add(case)
@@ -63,7 +64,7 @@ class RuntimeService:
                 flow.run_engine_steps(ctx.record)
                 save(ctx)
                 audit.append(
-                    session, case.id, now, started_by, "case_started",
+                    session, case, now, started_by, "case_started",
                     {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
                      "active": flow.active_elements()},
                 )  # fmt: skip

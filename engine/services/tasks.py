@@ -91,17 +91,18 @@ class TaskService:
             return
         raise Forbidden(f"task {task.id} is not offered to {user}")
 
-    def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False):
-        task = self.get(task_id)
+    def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False) -> HumanTask:
+        changed: list[HumanTask] = []
 
         def apply(ctx: StepContext):
-            row = ctx.session.get(HumanTask, task_id, populate_existing=True)
+            row = ctx.open_task(task_id)
             self._check_open(row)
             result = change(ctx, row) or {}
+            changed.append(row)
             return {"_bpmn_id": row.bpmn_id, **result}
 
-        run_step(self.engine, task.case_id, user, action, apply, task_id=task_id, load_flow=load_flow)
-        return self.get(task_id)
+        run_step(self.engine, None, user, action, apply, task_id=task_id, load_flow=load_flow)
+        return changed[0]
 
     # -- actions
     def claim(self, task_id: str, user: str, groups: Iterable[str] | None = None) -> HumanTask:

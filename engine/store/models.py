@@ -97,6 +97,9 @@ class Case(Base):
     error_element: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[str] = mapped_column(String(100))
+    # Head of the audit chain, kept on the locked row so appending needs no lookup.
+    trail_seq: Mapped[int] = mapped_column(Integer, default=0)
+    trail_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
@@ -131,7 +134,8 @@ class HumanTask(Base):
 
 
 class TaskCandidate(Base):
-    """One candidate group or user of an open task; the inbox joins on it ("my groups' tasks")."""
+    """One candidate group or user of a task; the inbox joins on it ("my groups' tasks"). Rows stay when the
+    task closes: they record whom it was offered to, and the inbox filters on the task's state."""
 
     __tablename__ = "task_candidates"
     __table_args__ = (Index("ix_task_candidates_lookup", "kind", "name", "task_id"),)

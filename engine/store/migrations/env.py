@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import engine.store  # noqa: F401  (every area's tables register on Base.metadata)
 from engine.store.models import Base
 
 config = context.config

@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("error_element", sa.String(length=200), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
         sa.Column("started_by", sa.String(length=100), nullable=False),
+        sa.Column("trail_seq", sa.Integer(), nullable=False),
+        sa.Column("trail_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,85 @@
+"""The `govflow` command. Each area registers its commands in a module of this package.
+
+Errors print one line (`error: ...`) and exit non-zero; every listing has --json.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from engine.errors import GovflowError, LintFailed
+
+
+def _engine(ctx: click.Context):
+    from engine.process_engine import ProcessEngine
+
+    obj = ctx.ensure_object(dict)
+    if "engine" not in obj:
+        obj["engine"] = ProcessEngine(obj.get("db"), forms_dir=obj.get("forms"))
+        ctx.call_on_close(obj["engine"].close)
+    return obj["engine"]
+
+
+def _echo_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handled(func):
+    """Turn the platform's errors into one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except LintFailed as exc:
+            for finding in exc.findings:
+                click.echo(finding.format(), err=True)
+            sys.exit(2)
+        except GovflowError as exc:
+            _fail(str(exc))
+        except json.JSONDecodeError as exc:
+            _fail(f"--data is not valid JSON: {exc.msg} at column {exc.colno}")
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
+        except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+            if _database_error(exc):
+                _fail(f"database: {str(exc).splitlines()[0]} (is the schema created? run `govflow init`)")
+            raise
+
+    return wrapper
+
+
+def _database_error(exc: Exception) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
+
+
+def _data(text: str | None) -> dict:
+    return json.loads(text) if text else {}
+
+
+@click.group()
+@click.option("--db", envvar="GOVFLOW_DATABASE_URL", help="Database URL (default: sqlite file var/govflow.db).")
+@click.option("--forms", default="forms", show_default=True, help="Folder of the task forms (JSON Schema).")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, forms: str) -> None:
+    """govflow: BPMN procedures of a government service centre, with statutory time limits."""
+    ctx.ensure_object(dict).update(db=db, forms=forms)
+
+
+def _register() -> None:
+    # Each module adds its commands to `main` when imported.
+    from engine.cli import process  # noqa: F401
+
+
+_register()
