@@ -20,6 +20,6 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "heads") -> None:
+def upgrade(db: Database, revision: str = "head") -> None:
     """Create or upgrade the schema to `revision`."""
     command.upgrade(alembic_config(db), revision)
