@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import and_, exists, or_, select
 
 from engine import workflow
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.services import inbox as inbox_query
 from engine.services.casework import StepContext, run_step
 from engine.services.runtime import check_json_object
 from engine.store import HumanTask, TaskCandidate
@@ -19,6 +20,19 @@ def task_json(t: HumanTask) -> dict:
         "candidate_groups": list(t.candidate_groups or []), "assignee": t.assignee, "state": t.state,
         "form_key": t.form_key, "due_at": t.due_at.isoformat() if t.due_at else None,
     }  # fmt: skip
+
+
+def _actor_of(user, actor):
+    """(user name, Actor or None): the actions take a user name, or an Actor in its place or as `actor=`."""
+    if actor is None and hasattr(user, "covers") and hasattr(user, "groups"):
+        user, actor = None, user
+    if user is not None and not isinstance(user, str) and hasattr(user, "username"):
+        user = user.username  # a User (the identity service's) in place of its name
+    if actor is not None:
+        if user is not None and user != actor.username:
+            raise Forbidden(f"{user} cannot act as {actor.username}")
+        return actor.username, actor
+    return user, None
 
 
 def _when(t: HumanTask) -> str:
@@ -74,6 +88,19 @@ class TaskService:
                     raise NotFound(f"task id prefix {ref} is ambiguous; give more characters")
         raise NotFound(f"task {ref} does not exist")
 
+    def inbox(self, actor, filters=None, sort: str = "due", page: int = 1, per_page: int = 20):
+        """(rows, total, counts_by_colour): the actor's own tasks and their groups' unclaimed ones (see
+        engine.services.inbox for filters item / stage / department / text / assignee / colour and sorts)."""
+        return inbox_query.inbox(self.engine, actor, filters, sort, page, per_page)
+
+    def get_for(self, actor, task_id: str) -> HumanTask:
+        """The task when the actor may see it; NotFound otherwise (another department's task does not exist
+        for them)."""
+        task = self.get(task_id)
+        if not inbox_query.may_see(actor, task):
+            raise NotFound(f"task {task_id} does not exist")
+        return task
+
     # -- rules
     @staticmethod
     def _check_open(task: HumanTask) -> None:
@@ -91,61 +118,123 @@ class TaskService:
             return
         raise Forbidden(f"task {task.id} is not offered to {user}")
 
-    def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False) -> HumanTask:
+    @staticmethod
+    def _authorise(row: HumanTask, actor) -> str | None:
+        """For an Actor: refuse a task neither theirs nor offered to them (403); a claim by someone they do not
+        cover is a conflict (409). Returns the covered colleague they act for ("B for A"), else None."""
+        if row is None:
+            return None
+        people = {actor.username, *actor.covers}
+        offered = bool(set(row.candidate_users or ()) & people or set(row.candidate_groups or ()) & set(actor.groups))
+        if row.assignee not in people and not offered:
+            raise Forbidden(f"task {row.id} is not offered to {actor.username}")
+        TaskService._check_open(row)
+        if row.assignee is not None and row.assignee not in people:
+            raise Conflict(f"task {row.id} is already claimed by {row.assignee}")
+        return inbox_query.on_behalf_of(actor, row)
+
+    def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False,
+                 actor=None) -> HumanTask:  # fmt: skip
         changed: list[HumanTask] = []
 
         def apply(ctx: StepContext):
             row = ctx.open_task(task_id)
+            behalf = self._authorise(row, actor) if actor is not None else None
             self._check_open(row)
             result = change(ctx, row) or {}
             changed.append(row)
+            if behalf:
+                result = {**result, "on_behalf_of": behalf}
             return {"_bpmn_id": row.bpmn_id, **result}
 
         run_step(self.engine, None, user, action, apply, task_id=task_id, load_flow=load_flow)
         return changed[0]
 
+    def _check_form(self, row: HumanTask, data: dict) -> None:
+        """Validate the submitted data against the task's form (422 listing each field) when the form exists."""
+        forms = getattr(self.engine, "forms", None)
+        if row.form_key and forms is not None and forms.exists(row.form_key):
+            forms.check(row.form_key, data)
+
     # -- actions
-    def claim(self, task_id: str, user: str, groups: Iterable[str] | None = None) -> HumanTask:
+    def claim(self, task_id: str, user=None, groups: Iterable[str] | None = None, *, actor=None) -> HumanTask:
+        """Take the task. With an Actor, a backup may take over a covered colleague's task ("B for A")."""
+        user, actor = _actor_of(user, actor)
+
         def change(ctx, row):
+            if actor is not None:
+                row.assignee = user
+                return None
             if row.assignee and row.assignee != user:
                 raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
             self._check_offered(row, user, groups)
             row.assignee = user
 
-        return self._on_task(task_id, user, "task_claimed", change)
+        return self._on_task(task_id, user, "task_claimed", change, actor=actor)
 
-    def unclaim(self, task_id: str, user: str) -> HumanTask:
+    def unclaim(self, task_id: str, user=None, *, actor=None) -> HumanTask:
+        """Give the task back to its groups."""
+        user, actor = _actor_of(user, actor)
+        mine = {user, *(actor.covers if actor is not None else ())}
+
         def change(ctx, row):
-            if row.assignee != user:
+            if row.assignee not in mine:
                 raise Forbidden(f"task {task_id} is not claimed by {user}")
             row.assignee = None
 
-        return self._on_task(task_id, user, "task_unclaimed", change)
+        return self._on_task(task_id, user, "task_unclaimed", change, actor=actor)
 
-    def delegate(self, task_id: str, user: str, to_user: str, groups: Iterable[str] | None = None) -> HumanTask:
+    def delegate(self, task_id: str, user=None, to_user: str | None = None, groups: Iterable[str] | None = None,
+                 *, actor=None) -> HumanTask:  # fmt: skip
+        """Hand the task to someone; with an Actor only to a colleague of the same department who is present."""
+        user, actor = _actor_of(user, actor)
+        if not to_user or not isinstance(to_user, str):
+            raise InvalidData("name the colleague to delegate to", [("to", "required")])
+        if actor is not None:
+            self._check_colleague(actor, to_user)
+
         def change(ctx, row):
-            if row.assignee and row.assignee != user:
-                raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-            self._check_offered(row, user, groups)
+            if actor is None:
+                if row.assignee and row.assignee != user:
+                    raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+                self._check_offered(row, user, groups)
             row.assignee = to_user
             return {"to": to_user}
 
-        return self._on_task(task_id, user, "task_delegated", change)
+        return self._on_task(task_id, user, "task_delegated", change, actor=actor)
 
-    def complete(self, task_id: str, user: str, data: dict | None = None,
-                 groups: Iterable[str] | None = None) -> HumanTask:  # fmt: skip
-        """Complete a task with the submitted form data; the case then runs on to its next wait."""
+    def _check_colleague(self, actor, to_user: str) -> None:
+        if to_user == actor.username:
+            raise InvalidData("a task cannot be delegated to oneself", [("to", "self")])
+        identity = self.engine.identity
+        if to_user not in {u.username for u in identity.colleagues(actor.username)}:
+            raise InvalidData(f"{to_user} is not a colleague of {actor.username} in department "
+                              f"{actor.user.department}", [("to", "not a colleague")])  # fmt: skip
+        away = identity.absence(to_user)
+        if away is not None:
+            backup, until = away
+            when = f" until {until.isoformat(timespec='minutes')}" if until else ""
+            raise InvalidData(f"{to_user} is absent{when}; {backup} covers for them", [("to", "absent")])
+
+    def complete(self, task_id: str, user=None, data: dict | None = None,
+                 groups: Iterable[str] | None = None, *, actor=None) -> HumanTask:  # fmt: skip
+        """Complete a task with the submitted form data; the case then runs on to its next wait. With an Actor
+        the data is validated against the task's form (422) and the opinion is recorded in the audit event."""
+        user, actor = _actor_of(user, actor)
         data = check_json_object(data)
 
         def change(ctx: StepContext, row: HumanTask):
-            if row.assignee and row.assignee != user:
-                raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-            self._check_offered(row, user, groups)
+            if actor is not None:
+                self._check_form(row, data)
+            else:
+                if row.assignee and row.assignee != user:
+                    raise Conflict(f"task {task_id} is claimed by {row.assignee}")
+                self._check_offered(row, user, groups)
             try:
                 ctx.flow.complete(task_id, data, ctx.record)
             except workflow.TaskNotReady:
                 raise Conflict(f"task {task_id} is no longer ready") from None
             ctx.completed_task = (task_id, user)
-            return {"data": data}
+            return {"data": data, "opinion": data.get("opinion")} if actor is not None else {"data": data}
 
-        return self._on_task(task_id, user, "task_completed", change, load_flow=True)
+        return self._on_task(task_id, user, "task_completed", change, load_flow=True, actor=actor)

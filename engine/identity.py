@@ -1,0 +1,417 @@
+"""Identity: the department tree, users and their roles, AB岗 backups, sign-in with lockout, API tokens.
+
+A user holds roles in a department; each puts them in the candidate group `role@department` that diagrams
+offer tasks to (e.g. `reviewer@qx-scjg`). While A is absent, A's backup B acts with A's groups as well, and
+every action B takes on A's work is recorded as "B for A".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+
+from engine.errors import GovflowError, InvalidData, NotFound
+from engine.store.identity import LEVELS, ROLES, Absence, ApiToken, Department, LoginFailure, Membership
+from engine.store.identity import User as UserRow
+
+MAX_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+TOKEN_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 8
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class AuthenticationFailed(GovflowError):
+    """Wrong user name or password, or an unknown or expired token. Never says which."""
+
+    http_status = 401
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed sign-ins in a short time; `until` is when the account opens again."""
+
+    http_status = 429
+
+    def __init__(self, message: str, until: datetime):
+        super().__init__(message)
+        self.until = until
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str | None
+    department: str
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the user, the candidate groups they act with (their own plus those of absent colleagues they
+    cover) and the user names of those colleagues."""
+
+    user: User
+    groups: tuple[str, ...]
+    covers: tuple[str, ...] = ()
+    # (covered user name, that colleague's groups): tells for whom a backup acts on a group's task
+    cover_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(set(roles) & set(self.user.roles))
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    leader: str | None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class IdentityService:
+    """Departments, users, absences, sign-in and tokens; attached to the engine as `engine.identity`."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        # Argon2id with the library's defaults (RFC 9106 low-memory profile); tests may set a cheaper one.
+        self.hasher = PasswordHasher()
+        self.token_lifetime = TOKEN_LIFETIME
+
+    # -- departments
+    def add_department(self, code: str, name: str, level: str, parent: str | None = None,
+                       leader: str | None = None) -> DepartmentInfo:  # fmt: skip
+        """Add or update one department; its parent must exist and sit at the same level or above."""
+        with self.engine.db.session() as session, session.begin():
+            return self._put_department(session, code, name, level, parent, leader, "department")
+
+    def _put_department(self, session, code, name, level, parent, leader, where: str) -> DepartmentInfo:
+        if not isinstance(code, str) or not _CODE.match(code):
+            raise InvalidData(f"{where}: code {code!r} must be lower-case ascii letters, digits and '-'")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidData(f"{where} {code}: name is required")
+        if level not in LEVELS:
+            raise InvalidData(f"{where} {code}: level {level!r} must be one of {', '.join(LEVELS)}")
+        if parent is not None:
+            above = session.get(Department, parent)
+            if above is None:
+                raise InvalidData(f"{where} {code}: parent {parent!r} is not a known department")
+            if LEVELS.index(above.level) > LEVELS.index(level):
+                raise InvalidData(f"{where} {code}: a {level} department cannot sit under the {above.level} "
+                                  f"department {parent}")  # fmt: skip
+            if parent == code or code in self._ancestors(session, parent):
+                raise InvalidData(f"{where} {code}: parent {parent} would make a cycle")
+        row = session.get(Department, code) or Department(code=code)
+        row.name, row.level, row.parent, row.leader = name.strip(), level, parent, leader or None
+        session.add(row)
+        session.flush()
+        return DepartmentInfo(code, row.name, level, parent, row.leader)
+
+    @staticmethod
+    def _ancestors(session, code: str) -> list[str]:
+        chain, seen = [], set()
+        while code is not None and code not in seen:
+            seen.add(code)
+            chain.append(code)
+            row = session.get(Department, code)
+            code = row.parent if row else None
+        return chain
+
+    def load_departments(self, path: str | Path) -> list[DepartmentInfo]:
+        """Upsert the [[department]] tables of a TOML file (processes/departments.toml), parents first."""
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidData(f"{path.name}: not valid TOML: {exc}") from None
+        entries = doc.get("department")
+        if not isinstance(entries, list) or not entries:
+            raise InvalidData(f"{path.name}: no [[department]] tables")
+        by_code: dict[str, dict] = {}
+        for i, entry in enumerate(entries, start=1):
+            code = entry.get("code")
+            if code in by_code:
+                raise InvalidData(f"{path.name}: department {code} appears twice")
+            by_code[code if code is not None else f"#{i}"] = entry
+        ordered, placed = [], set()
+
+        def place(code, trail=()):
+            if code in placed:
+                return
+            if code in trail:
+                raise InvalidData(f"{path.name}: department {code}: parent chain makes a cycle")
+            parent = by_code[code].get("parent")
+            if parent in by_code:
+                place(parent, (*trail, code))
+            placed.add(code)
+            ordered.append(by_code[code])
+
+        for code in by_code:
+            place(code)
+        with self.engine.db.session() as session, session.begin():
+            return [
+                self._put_department(
+                    session,
+                    e.get("code"),
+                    e.get("name"),
+                    e.get("level"),
+                    e.get("parent"),
+                    e.get("leader"),
+                    f"{path.name}: department",
+                )  # fmt: skip
+                for e in ordered
+            ]
+
+    def departments(self) -> list[DepartmentInfo]:
+        with self.engine.db.session() as session:
+            rows = session.scalars(select(Department).order_by(Department.code)).all()
+            return [DepartmentInfo(r.code, r.name, r.level, r.parent, r.leader) for r in rows]
+
+    def department(self, code: str) -> DepartmentInfo:
+        with self.engine.db.session() as session:
+            row = session.get(Department, code)
+            if row is None:
+                raise NotFound(f"department {code} does not exist")
+            return DepartmentInfo(row.code, row.name, row.level, row.parent, row.leader)
+
+    def department_scope(self, code: str) -> list[str]:
+        """The department and every department below it."""
+        with self.engine.db.session() as session:
+            if session.get(Department, code) is None:
+                raise NotFound(f"department {code} does not exist")
+            children: dict[str, list[str]] = {}
+            for child, parent in session.execute(select(Department.code, Department.parent)):
+                children.setdefault(parent, []).append(child)
+        scope, todo = [], [code]
+        while todo:
+            current = todo.pop()
+            if current not in scope:
+                scope.append(current)
+                todo.extend(sorted(children.get(current, []), reverse=True))
+        return scope
+
+    # -- users
+    def add_user(self, username: str, password: str, department: str, roles, display_name: str | None = None) -> User:
+        """Create a user holding `roles` in `department` (a user name must be new)."""
+        roles = tuple(dict.fromkeys([roles] if isinstance(roles, str) else roles or []))
+        if not isinstance(username, str) or not _NAME.match(username):
+            raise InvalidData(f"user name {username!r} must be 1-100 ascii letters, digits, '.', '_' or '-'",
+                              [("username", "invalid")])  # fmt: skip
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidData(f"password of {username} must have at least {MIN_PASSWORD_LENGTH} characters",
+                              [("password", "too short")])  # fmt: skip
+        if not roles:
+            raise InvalidData(f"user {username} needs at least one role ({', '.join(ROLES)})", [("roles", "required")])
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise InvalidData(
+                f"unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}", [("roles", "unknown")]
+            )
+        digest = self.hasher.hash(password)
+        with self.engine.db.session() as session, session.begin():
+            if session.get(Department, department) is None:
+                raise InvalidData(f"department {department} does not exist (load or add it first)",
+                                  [("department", "unknown")])  # fmt: skip
+            if session.get(UserRow, username) is not None:
+                raise InvalidData(f"user {username} already exists", [("username", "taken")])
+            session.add(UserRow(username=username, display_name=(display_name or "").strip() or None,
+                                department=department, password_hash=digest, created_at=self.engine.now()))  # fmt: skip
+            session.flush()
+            session.add_all(Membership(username=username, role=r, department=department) for r in roles)
+        return self.get_user(username)
+
+    def set_password(self, username: str, password: str) -> None:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidData(f"password of {username} must have at least {MIN_PASSWORD_LENGTH} characters")
+        with self.engine.db.session() as session, session.begin():
+            self._row(session, username).password_hash = self.hasher.hash(password)
+
+    @staticmethod
+    def _row(session, username: str) -> UserRow:
+        row = session.get(UserRow, username) if isinstance(username, str) else None
+        if row is None:
+            raise NotFound(f"user {username} does not exist")
+        return row
+
+    @staticmethod
+    def _user(session, row: UserRow) -> User:
+        members = session.execute(
+            select(Membership.role, Membership.department).where(Membership.username == row.username)
+        ).all()
+        roles = tuple(sorted({r for r, _ in members}))
+        groups = tuple(sorted(f"{r}@{d}" for r, d in members))
+        return User(row.username, row.display_name, row.department, roles, groups)
+
+    def get_user(self, username: str) -> User:
+        with self.engine.db.session() as session:
+            return self._user(session, self._row(session, username))
+
+    def users(self, department: str | None = None) -> list[User]:
+        with self.engine.db.session() as session:
+            query = select(UserRow).order_by(UserRow.department, UserRow.username)
+            if department is not None:
+                query = query.where(UserRow.department == department)
+            return [self._user(session, row) for row in session.scalars(query).all()]
+
+    def colleagues(self, username: str) -> list[User]:
+        """The other users of the same department (whom a task may be delegated to)."""
+        user = self.get_user(username)
+        return [u for u in self.users(user.department) if u.username != username]
+
+    # -- absences (AB岗)
+    def set_absent(self, username: str, backup: str, until: datetime | None = None) -> None:
+        """Mark `username` absent with `backup` covering, until `until` (aware) or until cleared."""
+        if until is not None and until.tzinfo is None:
+            raise InvalidData("the end of an absence must be timezone-aware")
+        now = self.engine.now()
+        if until is not None and until <= now:
+            raise InvalidData(f"the absence of {username} must end in the future, not {until.isoformat()}")
+        if backup == username:
+            raise InvalidData(f"{username} cannot be their own backup", [("backup", "self")])
+        with self.engine.db.session() as session, session.begin():
+            a, b = self._row(session, username), self._row(session, backup)
+            if a.department != b.department:
+                raise InvalidData(f"backup {backup} must be of {username}'s department {a.department}, not "
+                                  f"{b.department}", [("backup", "other department")])  # fmt: skip
+            away = session.scalars(self._active(select(Absence).where(Absence.username == backup), now)).first()
+            if away is not None:
+                raise InvalidData(f"{backup} is absent and covered by {away.backup}; choose another backup",
+                                  [("backup", "absent")])  # fmt: skip
+            self._clear(session, username, now)
+            session.add(Absence(username=username, backup=backup, starts_at=now, until=until))
+
+    def clear_absent(self, username: str) -> None:
+        with self.engine.db.session() as session, session.begin():
+            self._row(session, username)
+            self._clear(session, username, self.engine.now())
+
+    @staticmethod
+    def _clear(session, username: str, now: datetime) -> None:
+        for row in session.scalars(select(Absence).where(Absence.username == username, Absence.cleared_at.is_(None))):
+            row.cleared_at = now
+
+    @staticmethod
+    def _active(query, now: datetime):
+        return query.where(Absence.cleared_at.is_(None), Absence.starts_at <= now,
+                           or_(Absence.until.is_(None), Absence.until > now))  # fmt: skip
+
+    def _covering(self, session, backup: str, now: datetime) -> list[str]:
+        query = self._active(select(Absence.username).where(Absence.backup == backup), now)
+        return sorted(set(session.scalars(query)))
+
+    def acting_for(self, username: str) -> list[str]:
+        """The absent colleagues this user covers right now."""
+        with self.engine.db.session() as session:
+            return self._covering(session, username, self.engine.now())
+
+    def absence(self, username: str) -> tuple[str, datetime | None] | None:
+        """(backup, until) while the user is absent, else None."""
+        with self.engine.db.session() as session:
+            query = self._active(select(Absence).where(Absence.username == username), self.engine.now())
+            row = session.scalars(query.order_by(Absence.id.desc())).first()
+            return (row.backup, row.until) if row else None
+
+    def actor(self, username: str) -> Actor:
+        """The user with the groups they act with now: their own plus those of the colleagues they cover."""
+        with self.engine.db.session() as session:
+            user = self._user(session, self._row(session, username))
+            covers = tuple(self._covering(session, username, self.engine.now()))
+            theirs: dict[str, set[str]] = {name: set() for name in covers}
+            if covers:
+                rows = session.execute(
+                    select(Membership.username, Membership.role, Membership.department)
+                    .where(Membership.username.in_(covers))
+                )  # fmt: skip
+                for name, role, dept in rows:
+                    theirs[name].add(f"{role}@{dept}")
+        groups = set(user.groups).union(*theirs.values())
+        cover_groups = tuple((name, tuple(sorted(g))) for name, g in theirs.items())
+        return Actor(user, tuple(sorted(groups)), covers, cover_groups)
+
+    # -- sign-in
+    def authenticate(self, username: str, password: str) -> User:
+        """The user when the password matches; 5 failures within 15 minutes lock the account for 15 minutes."""
+        now = self.engine.now()
+        username = (username or "").strip()
+        with self.engine.db.session() as session, session.begin():
+            recent = session.scalars(
+                select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - LOCKOUT_WINDOW)
+                .order_by(LoginFailure.at.desc())
+            ).all()  # fmt: skip
+            if len(recent) >= MAX_FAILURES:
+                until = recent[0] + LOCKOUT_WINDOW
+                raise AccountLocked(f"account {username} is locked after {len(recent)} failed sign-ins until "
+                                    f"{until.isoformat(timespec='minutes')}", until)  # fmt: skip
+            row = session.get(UserRow, username) if username else None
+            if row is not None and self._verify(row, password):
+                session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+                return self._user(session, row)
+            # Unknown names count too: the reply must not tell which part was wrong.
+            session.add(LoginFailure(username=username[:100], at=now))
+        raise AuthenticationFailed("wrong user name or password")
+
+    def _verify(self, row: UserRow, password: str) -> bool:
+        try:
+            self.hasher.verify(row.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return False
+        if self.hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = self.hasher.hash(password)
+        return True
+
+    # -- API tokens
+    def issue_token(self, username: str) -> str:
+        """A new bearer token for the user, valid for `token_lifetime`; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        now = self.engine.now()
+        with self.engine.db.session() as session, session.begin():
+            self._row(session, username)
+            session.execute(delete(ApiToken).where(ApiToken.username == username, ApiToken.expires_at <= now))
+            session.add(ApiToken(token_hash=_token_hash(token), username=username, created_at=now,
+                                 expires_at=now + self.token_lifetime))  # fmt: skip
+        return token
+
+    def token_expiry(self, token: str) -> datetime | None:
+        with self.engine.db.session() as session:
+            row = session.get(ApiToken, _token_hash(token or ""))
+            return row.expires_at if row else None
+
+    def user_for_token(self, token: str) -> User:
+        if not token:
+            raise AuthenticationFailed("a bearer token is required")
+        with self.engine.db.session() as session:
+            row = session.get(ApiToken, _token_hash(token))
+            if row is None or row.expires_at <= self.engine.now():
+                raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
+            return self._user(session, self._row(session, row.username))
+
+    def revoke_token(self, token: str) -> None:
+        with self.engine.db.session() as session, session.begin():
+            session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token or "")))
+
+    def count_users(self) -> int:
+        with self.engine.db.session() as session:
+            return session.scalar(select(func.count()).select_from(UserRow))
