@@ -1,0 +1,141 @@
+"""The supervision console pages and its JSON API, through the Flask test client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import supervision_world as world
+
+from engine.store import SupervisionAlert
+from webui import create_app
+
+
+@pytest.fixture
+def app(engine, tmp_path):
+    world.build(engine)
+    return create_app(engine, {"SECRET_KEY": "test-secret", "SESSION_COOKIE_SECURE": False,
+                               "INSTANCE_DIR": str(tmp_path)})  # fmt: skip
+
+
+def _client(app, username):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": username, "password": world.PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+def _token(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_case_list_shows_the_towns_cases_only_with_counts_and_csv(app, engine):
+    mine = world.start(engine, "town-a", applicant="王一")
+    theirs = world.start(engine, "town-b", applicant="李三", officer="clerk.b")
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/").get_data(as_text=True)
+    assert mine.receipt_no in page and theirs.receipt_no not in page
+    assert 'data-colour="green"' in page
+    filtered = client.get("/supervision/?applicant=李").get_data(as_text=True)
+    assert mine.receipt_no not in filtered and "没有符合条件的办件" in filtered
+    csv = client.get("/supervision/cases.csv").get_data(as_text=True)
+    assert mine.receipt_no in csv and theirs.receipt_no not in csv and csv.startswith("\ufeff办件编号")
+    assert client.get(f"/supervision/cases/{theirs.receipt_no}").status_code == 404
+    assert client.get("/supervision/?received_from=yesterday").status_code == 422
+
+
+def test_clerks_may_not_open_the_console(app):
+    assert _client(app, "clerk.a").get("/supervision/").status_code == 403
+    anonymous = app.test_client().get("/supervision/")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_case_page_shows_diagram_deadlines_trail_and_chain_and_replay_json(app, engine):
+    case = world.start(engine, "town-a")
+    world.complete(engine, case.id, "accept", "clerk.a", {"outcome": "accept"})
+    client = _client(app, "sup.a")
+    page = client.get(f"/supervision/cases/{case.receipt_no}").get_data(as_text=True)
+    assert 'id="diagram"' in page and "/supervision/vendor/bpmn-viewer.js" in page
+    assert "留痕链完整（2 条）" in page and "task_completed" in page
+    replay = client.get(f"/supervision/cases/{case.id}/replay.json").get_json()
+    assert [f["action"] for f in replay["frames"]] == ["case_started", "task_completed"]
+    assert replay["now"]["active"] == ["review"]
+    xml = client.get(page.split('data-xml="')[1].split('"')[0])
+    assert xml.status_code == 200 and b"supervised_approval" in xml.data
+
+
+def test_supervisor_suspends_with_a_reason_from_the_page(app, engine):
+    case = world.start(engine, "town-a")
+    client = _client(app, "sup.a")
+    path = f"/supervision/cases/{case.id}"
+    token = _token(client, path)
+    refused = client.post(f"{path}/suspend", data={"reason": "", "csrf_token": token}, follow_redirects=True)
+    assert "reason is required" in refused.get_data(as_text=True)
+    assert engine.runtime.get(case.id).status == "running"
+    client.post(f"{path}/suspend", data={"reason": "群众投诉核查", "csrf_token": token})
+    assert engine.runtime.get(case.id).status == "suspended"
+    assert engine.history.trail(case.id)[-1].payload["reason"] == "群众投诉核查"
+
+
+def test_alerts_board_acknowledge_letter_and_accountability(app, engine):
+    case = world.start(engine, "town-a")
+    world.complete(engine, case.id, "accept", "clerk.a", {"outcome": "refuse"})  # no reason: a rule alert
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/alerts").get_data(as_text=True)
+    assert "不予受理或不予许可未说明理由" in page and "行政许可法第32条、第38条第2款" in page
+    with engine.db.session() as session:
+        alert_id = session.query(SupervisionAlert.id).filter_by(case_id=case.id).scalar()
+    token = _token(client, "/supervision/alerts")
+    sent = client.post(
+        f"/supervision/alerts/{alert_id}/letter",
+        follow_redirects=True,
+        data={"department": "town-a", "reply_workdays": "3", "note": "请说明情况", "csrf_token": token},
+    )
+    assert "已发出督办函 监督〔2026〕0001号" in sent.get_data(as_text=True)
+    client.post("/supervision/accountability",
+                data={"target_kind": "officer", "target": "clerk.a", "fault_kind": "wrongful_refusal",
+                      "measure": "admonition", "reason": "未说明理由退件", "alert_id": str(alert_id),
+                      "csrf_token": token})  # fmt: skip
+    client.post(f"/supervision/alerts/{alert_id}/acknowledge", data={"note": "已整改", "csrf_token": token})
+    board = client.get("/supervision/alerts").get_data(as_text=True)
+    assert "没有未处理的预警" in board and "未说明理由退件" in board
+    closed = client.get("/supervision/alerts?closed=1").get_data(as_text=True)
+    assert "督办函，回复期限 2026-09-22" in closed  # 3 working days after Friday 09-18: 09-20 (调休), 09-21, 09-22
+
+
+def test_statistics_page_has_charts_ranking_and_csv(app, engine, clock):
+    case = world.start(engine, "town-a")
+    world.approve_all(engine, clock, case.id, "clerk.a")
+    client = _client(app, "sup.county")
+    page = client.get("/supervision/statistics?from=2026-09-01&to=2026-09-30").get_data(as_text=True)
+    assert page.count("<svg") == 2 and 'data-key="town-a"' in page and "服务标兵" in page
+    csv = client.get("/supervision/statistics?by=officer&from=2026-09-01&to=2026-09-30&format=csv").get_data(
+        as_text=True
+    )
+    assert "clerk.a" in csv
+    process = client.get("/supervision/processes/supervised_approval").get_data(as_text=True)
+    assert 'data-activity="review"' in process
+
+
+def test_json_api_with_a_token_and_in_the_scope(app, engine, clock):
+    mine = world.start(engine, "town-a")
+    world.start(engine, "town-b", officer="clerk.b")
+    world.complete(engine, mine.id, "accept", "clerk.a", {"outcome": "accept"})
+    client = app.test_client()
+    assert client.get("/api/v1/cases").status_code == 401
+    token = engine.identity.issue_token("sup.a")
+    headers = {"Authorization": f"Bearer {token}"}
+    cases = client.get("/api/v1/cases?sort=-created_at", headers=headers).get_json()
+    assert [c["receipt_no"] for c in cases["cases"]] == [mine.receipt_no] and cases["counts"]["green"] == 1
+    assert client.get("/api/v1/cases?colour=blue", headers=headers).status_code == 422
+    trail = client.get(f"/api/v1/cases/{mine.receipt_no}/trail", headers=headers).get_json()
+    assert trail["chain"]["ok"] and [f["active"] for f in trail["frames"]] == [["accept"], ["review"]]
+    assert client.get("/api/v1/alerts", headers=headers).get_json() == {"alerts": []}
+    stats = client.get("/api/v1/stats?by=department&from=2026-09-01&to=2026-09-30", headers=headers).get_json()
+    assert [r["key"] for r in stats["rows"]] == ["town-a"]
+    counts = client.get("/api/v1/processes/supervised_approval/activity-counts", headers=headers).get_json()
+    assert counts["activities"]["review"]["active"] == 1
+    clerk = {"Authorization": f"Bearer {engine.identity.issue_token('clerk.a')}"}
+    assert client.get("/api/v1/cases", headers=clerk).status_code == 403

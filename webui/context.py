@@ -1,0 +1,98 @@
+"""What every page needs: the engine, the signed-in user's Actor, safe redirects and the template filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from engine.clock import LOCAL_TZ
+
+COLOURS = ("green", "yellow", "red", "red_plus")
+
+
+def engine():
+    """The ProcessEngine the app was built around."""
+    return current_app.extensions["govflow"]
+
+
+def current_actor():
+    """The signed-in user as an Actor: own groups plus the groups of absent colleagues covered (AB岗)."""
+    return engine().identity.actor(current_user.username)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: never redirect to an address given by someone else."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def colour_label(colour: str | None) -> str:
+    return {
+        "green": _("正常"),
+        "yellow": _("预警"),
+        "red": _("超期"),
+        "red_plus": _("超期督办"),
+    }.get(colour or "", _("未计时"))
+
+
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware instant (or ISO string) on the service centre's wall clock."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(LOCAL_TZ)
+        return value.strftime(fmt)
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def badge(colour: str | None, days_left=None, provisional: bool = False) -> Markup:
+    """The coloured time-limit badge: colour word, working days left, and 'provisional' when the calendar
+    does not cover the due date yet."""
+    colour = colour if colour in COLOURS else "none"
+    text = str(escape(colour_label(colour)))
+    if days_left is not None:
+        if days_left >= 0:
+            text += " · " + str(escape(_("剩 %(n)s 个工作日", n=days_left)))
+        else:
+            text += " · " + str(escape(_("超 %(n)s 个工作日", n=-days_left)))
+    if provisional:
+        text += " · " + str(escape(_("暂定")))
+    return Markup(f'<span class="badge badge-{colour}">{text}</span>')
+
+
+def limit_text(limit: str | None) -> str:
+    """'20wd' as 20 个工作日, '60d' as 60 日."""
+    text = str(limit or "").strip()
+    if text.endswith("wd") and text[:-2].isdigit():
+        return _("%(n)s 个工作日", n=int(text[:-2]))
+    if text.endswith("d") and text[:-1].isdigit():
+        return _("%(n)s 日", n=int(text[:-1]))
+    return text or "—"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(limit_text, "limit_text")
+    app.add_template_global(badge, "badge")
+    app.add_template_global(colour_label, "colour_label")
+    app.add_template_filter(lambda d, key: {k: v for k, v in d.items() if k != key}, "dict_without")
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.context_processor(lambda: {"has_supervision": "supervision.cases" in app.view_functions})
+    app.jinja_env.autoescape = True

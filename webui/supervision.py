@@ -1,0 +1,194 @@
+"""The supervision console (电子监察) pages: case list, case page with the diagram and its replay, supervisor
+actions, process page. The alerts board and the statistics are in webui/supervision_board.py (same blueprint).
+
+bpmn-js is the npm package of the repository's package.json, served from node_modules by `vendor` below: no
+third-party script is committed, none is loaded from another site.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine import replay, supervision, supervision_actions
+from engine.errors import GovflowError
+from engine.process_activity import activity_counts
+from engine.services.history import event_json
+from engine.store import HumanTask, ProcessVersion
+from engine.supervision import CaseFilter
+from webui.context import engine
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+VENDOR_FILES = {
+    "bpmn-viewer.js": ("bpmn-js/dist", "bpmn-navigated-viewer.production.min.js"),
+    "diagram-js.css": ("bpmn-js/dist/assets", "diagram-js.css"),
+    "bpmn-js.css": ("bpmn-js/dist/assets", "bpmn-js.css"),
+}
+ACTIONS = {"suspend": supervision_actions.suspend, "resume": supervision_actions.resume,
+           "terminate": supervision_actions.terminate, "retry": supervision_actions.retry}  # fmt: skip
+# bpmn-js writes style attributes on the SVG it draws; these pages allow inline styles (never inline scripts).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def viewer():
+    """The signed-in user (identity's User)."""
+    return current_user.user
+
+
+def scope():
+    return supervision.scope_of(engine(), viewer())
+
+
+@bp.before_request
+@login_required
+def _supervisors_only():
+    if not current_user.has_role(*supervision.VIEW_ROLES):
+        abort(403)
+
+
+@bp.after_request
+def _diagram_policy(response):
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+@bp.get("/vendor/<name>")
+def vendor(name: str):
+    """bpmn-js from node_modules (installed by `npm install`)."""
+    if name not in VENDOR_FILES:
+        abort(404)
+    folder, filename = VENDOR_FILES[name]
+    if not (NODE_MODULES / folder / filename).is_file():
+        abort(404, description="bpmn-js is not installed: run `npm install` in the repository")
+    return send_from_directory(NODE_MODULES / folder, filename, max_age=3600)
+
+
+def _departments() -> dict[str, str]:
+    return {d.code: d.name for d in engine().identity.departments()}
+
+
+@bp.get("/")
+def cases():
+    """The case list: filters, colour counts, one page of cases."""
+    s = scope()
+    f = CaseFilter.from_args(request.args)
+    result = supervision.list_cases(engine(), s, f)
+    departments = {c: n for c, n in _departments().items() if s.allows(c)}
+    args = {k: v for k, v in request.args.items() if v}
+
+    def link(endpoint: str = "supervision.cases", **changes) -> str:
+        """This list's URL with some arguments changed (None removes one)."""
+        merged = {**args, **changes}
+        return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
+
+    return render_template("supervision/cases.html", result=result, f=f, link=link, departments=departments,
+                           colours=supervision.COLOURS, statuses=supervision.STATUSES)  # fmt: skip
+
+
+@bp.get("/cases.csv")
+def cases_csv():
+    """The whole filtered set as CSV."""
+    s = scope()
+    f = CaseFilter.from_args(request.args)
+    stream = supervision.export_csv(engine(), s, f)
+    return Response(stream, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=supervision-cases.csv"})  # fmt: skip
+
+
+def _case_view(ref: str) -> dict:
+    eng = engine()
+    row = supervision.get_case(eng, scope(), ref)
+    case = eng.runtime.describe(row.case_id)
+    from engine.services.deadlines import DeadlineService
+
+    limits = DeadlineService(eng).case_limits(row.case_id)
+    with eng.db.session() as session:
+        pv = session.get(ProcessVersion, eng.runtime.get(row.case_id).process_version_id)
+        tasks = session.query(HumanTask).filter(HumanTask.case_id == row.case_id).order_by(HumanTask.created_at).all()
+    trail = [event_json(e) for e in eng.history.trail(row.case_id)]
+    chain = eng.history.verify(row.case_id)[0]
+    return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
+            "colour": supervision.colour_at(row, eng.now())}  # fmt: skip
+
+
+@bp.get("/cases/<ref>")
+def case_page(ref: str):
+    """The case: its diagram coloured by state, deadlines, audit timeline with replay, supervisor actions."""
+    view = _case_view(ref)
+    return render_template("supervision/case.html", departments=_departments(),
+                           can_act=current_user.has_role(*supervision.ACTION_ROLES), **view)  # fmt: skip
+
+
+@bp.get("/cases/<ref>/replay.json")
+def case_replay(ref: str):
+    """Every frame of the replay plus the state now (overdue judged now)."""
+    row = supervision.get_case(engine(), scope(), ref)
+    frames = [f.to_json() for f in replay.replay(engine(), row.case_id)]
+    return {"frames": frames, "now": replay.current_state(engine(), row.case_id)}
+
+
+@bp.get("/processes/<int:version_id>/diagram.bpmn")
+def diagram_xml(version_id: int):
+    """The BPMN source of a deployed process version, for the viewer."""
+    with engine().db.session() as session:
+        pv = session.get(ProcessVersion, version_id)
+    if pv is None:
+        abort(404)
+    return Response(pv.source, mimetype="application/xml")
+
+
+@bp.post("/cases/<ref>/<action>")
+def case_action(ref: str, action: str):
+    """Suspend, resume, terminate or retry with a written reason."""
+    if action not in ACTIONS:
+        abort(404)
+    try:
+        case = ACTIONS[action](engine(), viewer(), ref, request.form.get("reason", ""))
+        flash(_("已执行：%(action)s（办件 %(no)s 当前状态：%(status)s）", action=action, no=case.receipt_no,
+                status=case.status), "success")  # fmt: skip
+    except GovflowError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("supervision.case_page", ref=ref))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign(task_id: str):
+    """Give an open task to another officer, with a reason."""
+    ref = request.form.get("case", "")
+    try:
+        task = supervision_actions.reassign(engine(), viewer(), task_id, request.form.get("to_user", ""),
+                                            request.form.get("reason", ""))  # fmt: skip
+        flash(_("任务已改派给 %(user)s", user=task.assignee), "success")
+    except GovflowError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("supervision.case_page", ref=ref) if ref else url_for("supervision.cases"))
+
+
+@bp.get("/processes/<key>")
+def process_page(key: str):
+    """A process version's diagram with the open and overdue tasks on each activity, and average working days."""
+    version = request.args.get("version", type=int)
+    counts = activity_counts(engine(), scope(), key, version)
+    versions = [p for p in engine().repository.list(latest_only=False) if p.key == key]
+    return render_template("supervision/process.html", counts=counts, versions=versions)
+
+
+@bp.get("/processes/<key>/activity.json")
+def process_counts_json(key: str):
+    return activity_counts(engine(), scope(), key, request.args.get("version", type=int))
+
+
+def register(app) -> None:
+    """Register the console pages (/supervision) and its JSON API (/api/v1: cases, trail, alerts, stats)."""
+    from webui import supervision_board  # noqa: F401  (the board and statistics routes join this blueprint)
+    from webui.api_supervision import bp as api_bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)

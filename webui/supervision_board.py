@@ -1,0 +1,120 @@
+"""The alerts board (预警督办) and the statistics page (绩效统计) of the supervision console."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import alerts_board, statistics
+from engine.clock import LOCAL_TZ
+from engine.errors import GovflowError, InvalidData
+from webui.charts import bar_chart, trend_chart
+from webui.context import engine
+from webui.supervision import _departments, bp, scope, viewer
+
+
+@bp.get("/alerts")
+def alerts():
+    """Open alerts of the scope, filtered by kind, department, officer."""
+    f = alerts_board.AlertFilter(
+        kind=request.args.get("kind") or None, department=request.args.get("department") or None,
+        officer=request.args.get("officer") or None, include_closed=request.args.get("closed") == "1",
+    )  # fmt: skip
+    s = scope()
+    from engine.rules import RULES
+
+    kinds = {**alerts_board.TIME_KINDS, **{code: rule.title for code, rule in RULES.items()}}
+    return render_template(
+        "supervision/alerts.html", alerts=alerts_board.list_alerts(engine(), s, f), f=f, kinds=kinds,
+        departments={c: n for c, n in _departments().items() if s.allows(c)}, faults=alerts_board.FAULT_KINDS,
+        measures=alerts_board.MEASURES, records=alerts_board.accountability_records(engine(), s, limit=20),
+    )  # fmt: skip
+
+
+def _back():
+    return redirect(request.form.get("next") or url_for("supervision.alerts"))
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+def acknowledge(alert_id: int):
+    try:
+        alerts_board.acknowledge(engine(), viewer(), alert_id, request.form.get("note", ""))
+        flash(_("预警已处理"), "success")
+    except GovflowError as exc:
+        flash(str(exc), "error")
+    return _back()
+
+
+@bp.post("/alerts/<int:alert_id>/letter")
+def letter(alert_id: int):
+    try:
+        days = request.form.get("reply_workdays", "")
+        if not days.isdigit():
+            raise InvalidData("回复期限须为工作日天数", [("reply_workdays", "not a number")])
+        issued = alerts_board.issue_letter(engine(), viewer(), alert_id, request.form.get("department", ""),
+                                           int(days), request.form.get("note", ""))  # fmt: skip
+        flash(_("已发出督办函 %(no)s", no=issued["letter_no"]), "success")
+    except GovflowError as exc:
+        flash(str(exc), "error")
+    return _back()
+
+
+@bp.post("/accountability")
+def accountability():
+    try:
+        alert_id = request.form.get("alert_id") or None
+        alerts_board.record_accountability(
+            engine(), viewer(), target_kind=request.form.get("target_kind", ""), target=request.form.get("target", ""),
+            fault_kind=request.form.get("fault_kind", ""), reason=request.form.get("reason", ""),
+            measure=request.form.get("measure") or None, case_id=request.form.get("case_id") or None,
+            alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None,
+        )  # fmt: skip
+        flash(_("已记录过错责任追究"), "success")
+    except GovflowError as exc:
+        flash(str(exc), "error")
+    return _back()
+
+
+def _window() -> tuple[date, date]:
+    today = engine().now().astimezone(LOCAL_TZ).date()
+    try:
+        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else today.replace(day=1)
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+    except ValueError:
+        raise InvalidData("日期格式应为 YYYY-MM-DD", [("from", "bad date")]) from None
+    return start, end
+
+
+@bp.get("/statistics")
+def statistics_page():
+    """Figures per department / item / officer / month / quarter with a bar and a trend chart and the ranking."""
+    by = request.args.get("by") or "department"
+    start, end = _window()
+    s = scope()
+    rows = statistics.figures(engine(), s, by, start, end)
+    names = _departments()
+    for r in rows:
+        r.label = names.get(r.key) if by == "department" else None
+    if request.args.get("format") == "csv":
+        return Response(statistics.to_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename=statistics-{by}.csv"})  # fmt: skip
+    shown = rows[:12]
+    bars = bar_chart(_("按时办结率"), [r.label or r.key for r in shown],
+                     [round((r.on_time_rate or 0) * 100, 1) for r in shown], "%")  # fmt: skip
+    trend_start = end.replace(day=1) - timedelta(days=330)
+    months = statistics.monthly_volume(engine(), s, trend_start.replace(day=1), end)
+    trend = trend_chart(_("月度收件与办结"), [m for m, _n, _d in months],
+                        {_("收件"): [n for _m, n, _d in months], _("办结"): [d for _m, _n, d in months]})  # fmt: skip
+    today = engine().now().astimezone(LOCAL_TZ).date()
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    windows = statistics.ranking(engine(), s, "department", year, quarter)[:5]
+    officers = statistics.ranking(engine(), s, "officer", year, quarter)[:5]
+    for w in windows:
+        w.label = names.get(w.key)
+    return render_template("supervision/statistics.html", rows=rows, by=by, start=start, end=end, bars=bars,
+                           trend=trend, windows=windows, officers=officers, year=year, quarter=quarter,
+                           groupings=statistics.GROUPINGS,
+                           csv_url=url_for("supervision.statistics_page", by=by, format="csv",
+                                           **{"from": start.isoformat(), "to": end.isoformat()}))  # fmt: skip
