@@ -1,0 +1,305 @@
+"""Electronic supervision (电子监察): the case list supervisors watch, within their scope.
+
+A supervisor sees the cases of their department and of every department below it (identity's
+`department_scope`); nothing outside that scope reaches them, neither rows nor counts nor CSV lines.
+Supervisor actions (suspend, resume, terminate, reassign, retry) live in `engine.supervision_actions`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, false, func, or_, select, true
+
+from engine.clock import LOCAL_TZ
+from engine.errors import Forbidden, InvalidData, NotFound
+from engine.store.supervision import SupervisedCase
+from engine.supervision_index import OPEN_STATUSES, colour_at
+
+VIEW_ROLES = frozenset({"supervisor", "leader", "admin"})
+ACTION_ROLES = frozenset({"supervisor"})
+COLOURS = ("green", "yellow", "red", "red_plus")
+STATUSES = ("running", "suspended", "error", "completed", "terminated")
+SORTS = {
+    "created_at": SupervisedCase.created_at,
+    "receipt_no": SupervisedCase.receipt_no,
+    "due_at": SupervisedCase.due_at,
+    "completed_at": SupervisedCase.completed_at,
+    "department": SupervisedCase.department,
+    "item": SupervisedCase.item_code,
+    "status": SupervisedCase.status,
+}
+MAX_PER_PAGE = 200
+CSV_LIMIT = 100_000
+COUNT_CAP = 2_000  # beyond this the list says "2000+" rather than counting a million rows per page view
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The departments a viewer may see; `departments` None means every department (an administrator)."""
+
+    username: str
+    departments: frozenset[str] | None
+
+    def allows(self, department: str | None) -> bool:
+        return self.departments is None or (department is not None and department in self.departments)
+
+
+def scope_of(engine, user) -> Scope:
+    """The supervision scope of a user (identity's User); Forbidden unless they are a supervisor, leader or admin."""
+    roles = set(getattr(user, "roles", ()) or ())
+    if not roles & VIEW_ROLES:
+        raise Forbidden(f"{user.username} is not a supervisor: supervision needs the supervisor, leader or admin role")
+    if "admin" in roles:
+        return Scope(user.username, None)
+    return Scope(user.username, frozenset(engine.identity.department_scope(user.department)))
+
+
+@dataclass
+class CaseFilter:
+    """What the supervisor asked for. Text filters match a prefix; dates are local calendar days, inclusive."""
+
+    receipt_no: str | None = None
+    applicant: str | None = None
+    item: str | None = None
+    department: str | None = None
+    stage: str | None = None
+    status: str | None = None
+    colour: str | None = None
+    officer: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    completed_from: date | None = None
+    completed_to: date | None = None
+    sort: str = "created_at"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_args(cls, args) -> CaseFilter:
+        """Build from query-string arguments (a Mapping of str); bad values raise InvalidData naming the field."""
+        f = cls()
+        for name in ("receipt_no", "applicant", "item", "department", "stage", "status", "colour", "officer"):
+            value = (args.get(name) or "").strip()
+            setattr(f, name, value or None)
+        for name in ("received_from", "received_to", "completed_from", "completed_to"):
+            value = (args.get(name) or "").strip()
+            if value:
+                try:
+                    setattr(f, name, date.fromisoformat(value))
+                except ValueError:
+                    raise InvalidData(f"{name}: '{value}' is not a date YYYY-MM-DD", [(name, "bad date")]) from None
+        sort = (args.get("sort") or "-created_at").strip()
+        f.descending = sort.startswith("-")
+        f.sort = sort.lstrip("-")
+        for name, default in (("page", 1), ("per_page", 50)):
+            value = (args.get(name) or "").strip()
+            try:
+                setattr(f, name, int(value) if value else default)
+            except ValueError:
+                raise InvalidData(f"{name}: '{value}' is not a whole number", [(name, "not a number")]) from None
+        f.check()
+        return f
+
+    def check(self) -> None:
+        if self.sort not in SORTS:
+            raise InvalidData(f"sort: '{self.sort}' is not one of {', '.join(SORTS)}", [("sort", "unknown")])
+        if self.colour and self.colour not in COLOURS:
+            raise InvalidData(f"colour: '{self.colour}' is not one of {', '.join(COLOURS)}", [("colour", "unknown")])
+        if self.status and self.status not in STATUSES:
+            raise InvalidData(f"status: '{self.status}' is not one of {', '.join(STATUSES)}", [("status", "unknown")])
+        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidData(f"page must be ≥ 1 and per_page between 1 and {MAX_PER_PAGE}", [("page", "range")])
+
+
+@dataclass
+class CaseList:
+    rows: list[dict]
+    total: int
+    total_capped: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=LOCAL_TZ)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def colour_condition(colour: str, now: datetime):
+    """SQL condition: an open case whose colour at `now` is `colour` (indexed on the due instants)."""
+    t = SupervisedCase
+    running = t.clock_stopped.is_(False)
+    frozen = and_(t.clock_stopped.is_(True), t.stopped_colour == colour)
+    not_statutory = or_(t.statutory_due_at.is_(None), t.statutory_due_at > now)
+    not_due = or_(t.due_at.is_(None), t.due_at > now)
+    if colour == "red_plus":
+        live = t.statutory_due_at <= now
+    elif colour == "red":
+        live = and_(t.due_at <= now, not_statutory)
+    elif colour == "yellow":
+        live = and_(t.warn_at <= now, not_due, not_statutory)
+    else:
+        live = and_(or_(t.warn_at.is_(None), t.warn_at > now), not_due, not_statutory)
+    # `is_open = true` at the top level lets PostgreSQL use the partial index of open cases.
+    return and_(t.is_open == true(), or_(and_(running, live), frozen))
+
+
+def _conditions(engine, scope: Scope, f: CaseFilter, *, with_colour: bool = True) -> list:
+    t = SupervisedCase
+    cond = []
+    departments = scope.departments
+    if f.department:
+        wanted = set(engine.identity.department_scope(f.department)) if _has_identity(engine) else {f.department}
+        departments = wanted if departments is None else departments & wanted
+    if departments is not None:
+        cond.append(t.department.in_(sorted(departments)) if departments else false())
+    if f.receipt_no:
+        cond.append(t.receipt_no.like(_escape_like(f.receipt_no.upper()) + "%", escape="\\"))
+    if f.applicant:
+        cond.append(t.applicant_name.like(_escape_like(f.applicant) + "%", escape="\\"))
+    if f.item:
+        cond.append(t.item_code == f.item)
+    if f.officer:
+        cond.append(t.officer == f.officer)
+    if f.stage:
+        s = _escape_like(f.stage)
+        cond.append(or_(t.stage == f.stage, t.stage.like(f"{s},%", escape="\\"), t.stage.like(f"%,{s}", escape="\\"),
+                        t.stage.like(f"%,{s},%", escape="\\")))  # fmt: skip
+    if f.status:
+        cond.append(t.status == f.status)
+    if f.stage or f.status in OPEN_STATUSES:
+        cond.append(t.is_open == true())  # only open cases stand at a stage; lets the open-case index serve
+    if f.received_from:
+        cond.append(t.created_at >= _day_start(f.received_from))
+    if f.received_to:
+        cond.append(t.created_at < _day_start(f.received_to + timedelta(days=1)))
+    if f.completed_from:
+        cond.append(t.completed_at >= _day_start(f.completed_from))
+    if f.completed_to:
+        cond.append(t.completed_at < _day_start(f.completed_to + timedelta(days=1)))
+    if with_colour and f.colour:
+        cond.append(colour_condition(f.colour, engine.now()))
+    return cond
+
+
+def _has_identity(engine) -> bool:
+    return getattr(engine, "identity", None) is not None
+
+
+def row_json(row: SupervisedCase, now: datetime) -> dict:
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "case_id": row.case_id, "receipt_no": row.receipt_no, "process": row.process_key,
+        "item_code": row.item_code, "item_name": row.item_name, "department": row.department,
+        "applicant": row.applicant_name, "officer": row.officer, "stage": row.stage, "active": row.active,
+        "status": row.status, "colour": colour_at(row, now), "clock_stopped": row.clock_stopped,
+        "created_at": iso(row.created_at), "warn_at": iso(row.warn_at), "due_at": iso(row.due_at),
+        "statutory_due_at": iso(row.statutory_due_at), "completed_at": iso(row.completed_at),
+        "working_days": row.working_days, "on_time": row.on_time, "extensions": row.extensions,
+    }  # fmt: skip
+
+
+def list_cases(engine, scope: Scope, f: CaseFilter) -> CaseList:
+    """One page of the scope's cases matching the filter, the (capped) total and the colour counts."""
+    f.check()
+    now = engine.now()
+    cond = _conditions(engine, scope, f)
+    column = SORTS[f.sort]
+    order = [column.desc() if f.descending else column.asc(), SupervisedCase.case_id.desc()]
+    # The page's ids first (an index-only scan where an index covers the filter), then those rows by key.
+    ids_query = select(SupervisedCase.case_id).where(*cond).order_by(*order)
+    with engine.db.session() as session:
+        ids = session.scalars(ids_query.limit(f.per_page).offset((f.page - 1) * f.per_page)).all()
+        found = {r.case_id: r for r in session.scalars(select(SupervisedCase).where(SupervisedCase.case_id.in_(ids)))}
+        rows = [found[i] for i in ids]
+        capped = select(SupervisedCase.case_id).where(*cond).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped))
+        counts = colour_counts(engine, scope, f, session=session)
+    return CaseList([row_json(r, now) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, counts,
+                    f.page, f.per_page)  # fmt: skip
+
+
+def colour_expression(now: datetime):
+    """SQL: the colour of an open case at `now` (one CASE per row, for grouping)."""
+    t = SupervisedCase
+    return case(
+        (t.clock_stopped.is_(True), func.coalesce(t.stopped_colour, "green")),
+        (t.statutory_due_at <= now, "red_plus"),
+        (t.due_at <= now, "red"),
+        (t.warn_at <= now, "yellow"),
+        else_="green",
+    )
+
+
+def colour_counts(engine, scope: Scope, f: CaseFilter | None = None, *, session=None) -> dict[str, int]:
+    """Open cases of the scope per colour, for the filter without its colour (the badges at the top)."""
+    f = f or CaseFilter()
+    cond = [*_conditions(engine, scope, f, with_colour=False), SupervisedCase.is_open == true()]
+    colour = colour_expression(engine.now()).label("colour")
+    query = select(colour, func.count()).where(*cond).group_by(colour)
+    if session is None:
+        with engine.db.session() as own:
+            found = dict(own.execute(query).all())
+    else:
+        found = dict(session.execute(query).all())
+    return {c: int(found.get(c, 0)) for c in COLOURS}
+
+
+CSV_COLUMNS = [
+    ("receipt_no", "办件编号"), ("item_name", "事项"), ("department", "实施部门"), ("applicant", "申请人"),
+    ("officer", "受理人"), ("stage", "当前环节"), ("status", "状态"), ("colour", "灯色"),
+    ("created_at", "收件时间"), ("due_at", "承诺期限"), ("statutory_due_at", "法定期限"),
+    ("completed_at", "办结时间"), ("working_days", "用时（工作日）"), ("on_time", "按时办结"),
+]  # fmt: skip
+
+
+def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
+    """The whole filtered set as CSV lines (UTF-8 with BOM for spreadsheet programs), at most CSV_LIMIT rows."""
+    f.check()
+    now = engine.now()
+    cond = _conditions(engine, scope, f)
+    column = SORTS[f.sort]
+    query = select(SupervisedCase).where(*cond).order_by(column.desc() if f.descending else column.asc())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield "\ufeff" + line([title for _, title in CSV_COLUMNS])
+    with engine.db.session() as session:
+        for row in session.scalars(query.limit(CSV_LIMIT).execution_options(yield_per=1000)):
+            data = row_json(row, now)
+            yield line(["" if data[key] is None else data[key] for key, _ in CSV_COLUMNS])
+
+
+def get_case(engine, scope: Scope, case_ref: str) -> SupervisedCase:
+    """The supervision row of a case (by id or receipt number) that lies in the viewer's scope."""
+    with engine.db.session() as session:
+        row = (
+            session.get(SupervisedCase, case_ref)
+            or session.scalars(select(SupervisedCase).where(SupervisedCase.receipt_no == case_ref)).first()
+        )
+    # Outside the scope reads as unknown: a supervisor must not learn that another town's case exists.
+    if row is None or not scope.allows(row.department):
+        raise NotFound(f"case {case_ref} does not exist in your supervision scope")
+    return row
