@@ -124,6 +124,20 @@ def _spiff_property(el: etree._Element, name: str) -> str | None:
     return None
 
 
+def _properties(el: etree._Element) -> dict[str, str]:
+    """The element's own name/value properties (camunda:properties, spiffworkflow:properties), e.g. the time
+    limit properties `stage`, `statutory_limit`, `clock_stop`; nested elements' properties are not included."""
+    props: dict[str, str] = {}
+    for ext in el.findall(f"{{{BPMN_NS}}}extensionElements"):
+        for holder in ext:
+            if local(holder.tag) != "properties":
+                continue
+            for prop in holder:
+                if local(prop.tag) == "property" and prop.get("name"):
+                    props[prop.get("name")] = prop.get("value") or ""
+    return props
+
+
 def _lanes(process: etree._Element) -> dict[str, dict]:
     lanes = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
@@ -161,6 +175,7 @@ def element_facts(process: etree._Element) -> dict[str, dict]:
             "due_date": el.get(f"{{{CAMUNDA_NS}}}dueDate"),
             "form_key": form_key,
             "documentation": _documentation(el),
+            "properties": _properties(el),
         }
     return facts
 

@@ -44,6 +44,37 @@ class ProcessEngine:
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
+        self._attach_time_limits()
+        from engine.catalog import CatalogService  # the service-item catalog (issue #4)
+
+        self.catalog = CatalogService(self)
+        self._attach_identity()
+
+    def _attach_identity(self) -> None:
+        """Identity, task forms and the case file store (issue #5)."""
+        import os
+
+        from engine.attachments import AttachmentStore
+        from engine.forms import FormLibrary
+        from engine.identity import IdentityService
+
+        self.identity = IdentityService(self)
+        self.forms = FormLibrary(self.forms_dir)
+        files = os.environ.get("GOVFLOW_FILES_DIR") or Path("var") / "files"
+        self.attachments = AttachmentStore(files, self.db, clock=self.clock)
+
+    def _attach_time_limits(self) -> None:
+        """Deadlines, the time-limit script functions and the save hooks of stage clocks and timers (issue #3)."""
+        from engine import scheduler, stage_clocks, timekeeping
+        from engine.services.deadlines import DeadlineService
+
+        self.deadlines = DeadlineService(self)
+        for name, function in timekeeping.script_functions(self).items():
+            self.helpers.setdefault(name, function)  # helpers given by the caller win
+        self.before_save_hooks = [scheduler.before_save, stage_clocks.before_save]
+        self.after_save_hooks = [scheduler.after_save]
+        self.timer_scheduler = None  # set while a TimerScheduler runs in this process
+        self.colour_policy = None  # engine.deadlines.ColourPolicy; None = 2 working days / 80 %
 
     def now(self):
         return self.clock.now()

@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _PlainMessage
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -93,6 +94,8 @@ class NotWaiting(EngineError):
 
 # --- parsing ------------------------------------------------------------------------------------------------
 _VALIDATOR = BpmnValidator()
+_MAX_ENGINE_ROUNDS = 100
+_CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 _PARSERS = {"camunda": CamundaParser, "spiff": SpiffBpmnParser, "bpmn": BpmnParser}
 _VALIDATORS = {"camunda": _VALIDATOR, "spiff": SPIFF_VALIDATOR, "bpmn": _VALIDATOR}
 
@@ -177,7 +180,18 @@ class _SpecByReference(BpmnWorkflowConverter):
 def _serializer(config: dict) -> BpmnWorkflowSerializer:
     config = dict(config)
     config[BpmnWorkflow] = _SpecByReference
+    if _PlainMessage not in config:
+        # The Camunda config drops the plain message definition that the Camunda parser still gives receive
+        # tasks: register it again under its own type name (the Camunda one is also "MessageEventDefinition").
+        config[_PlainMessage] = _plain_message_converter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+def _plain_message_converter(target_class, registry):
+    class Converter(DEFAULT_CONFIG[_PlainMessage]):
+        pass
+
+    return Converter(target_class, registry, typename="PlainMessageEventDefinition")
 
 
 _SERIALIZERS = {"camunda": _serializer(CAMUNDA_CONFIG), "spiff": _serializer(SPIFF_CONFIG),
@@ -276,7 +290,16 @@ class CaseWorkflow:
             if on_done and bpmn_id:
                 on_done(bpmn_id)
 
-        self._guarded(lambda: self.wf.do_engine_steps(did_complete_task=did_complete))
+        def steps():
+            self.wf.do_engine_steps(did_complete_task=did_complete)
+            # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen by
+            # next_timer_due, for the next step of the case. Run on until only waits remain.
+            for _ in range(_MAX_ENGINE_ROUNDS):
+                if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
+                    return
+                self.wf.do_engine_steps(did_complete_task=did_complete)
+
+        self._guarded(steps)
 
     def fire_due_timers(self, on_done: Callable[[str], None] | None = None) -> None:
         self._guarded(self.wf.refresh_timers)
@@ -292,6 +315,74 @@ class CaseWorkflow:
             raise ScriptFailure(getattr(spec, "bpmn_id", None), _workflow_message(exc)) from None
         except SpiffWorkflowException as exc:
             raise ScriptFailure(None, _workflow_message(exc)) from None
+        except Exception as exc:
+            # The engine parses a timer's value outside its own error handling: a timer expression giving
+            # something that is not an ISO time raises a bare error (even a plain Exception) and would leave
+            # the timer dead. Anything else is a bug and propagates as it is.
+            element = self._failing_timer()
+            if element is None:
+                raise
+            raise ScriptFailure(element[0], f"timer expression {element[1]!r}: {_describe(exc)}") from None
+
+    # -- timers
+    def _timer_tasks(self, state: int = TaskState.WAITING) -> Iterable:
+        """(task, timer definition) of the timers the case is waiting on (or in another `state`)."""
+        for task in self.wf.get_tasks(state=state):
+            definition = getattr(task.task_spec, "event_definition", None)
+            for d in getattr(definition, "event_definitions", None) or [definition]:
+                if isinstance(d, TimerEventDefinition):
+                    yield task, d
+
+    def _failing_timer(self) -> tuple[str, str] | None:
+        """The first waiting timer whose expression does not give a usable time: (BPMN id, expression)."""
+        waiting = list(self._timer_tasks())
+        others = [pair for pair in self._timer_tasks(TaskState.NOT_FINISHED_MASK) if pair not in waiting]
+        for task, definition in waiting + others:  # the timers armed now are the likeliest culprits
+            try:
+                value = self.wf.script_engine.evaluate(task, definition.expression)
+                if type(definition).__name__ == "CycleTimerEventDefinition":
+                    TimerEventDefinition.parse_iso_recurring_interval(value)
+                else:
+                    TimerEventDefinition.parse_time_or_duration(value)
+            except Exception:  # noqa: BLE001 - any failure here is the answer we are looking for
+                return task.task_spec.bpmn_id, definition.expression
+        return None
+
+    def rearm_timers(self) -> list[str]:
+        """Evaluate the expressions of the waiting date timers again (a limit moved: clock stop, extension) so
+        they fire at the moved time; returns the BPMN ids re-armed. Duration and cycle timers keep their time."""
+        rearmed = []
+
+        def rearm():
+            for task, definition in self._timer_tasks():
+                if type(definition).__name__ != "TimeDateEventDefinition" or task.internal_data.get("event_fired"):
+                    continue
+                value = self.wf.script_engine.evaluate(task, definition.expression)
+                TimerEventDefinition.parse_time_or_duration(value)  # refuse a bad value now, not at firing
+                if task.internal_data.get("event_value") != value:
+                    task.internal_data["event_value"] = value
+                    rearmed.append(task.task_spec.bpmn_id)
+
+        self._guarded(rearm)
+        return rearmed
+
+    def active_instances(self, bpmn_ids: set[str] | frozenset[str]) -> list[tuple[str, str | None]]:
+        """The active activities among `bpmn_ids` as (BPMN id, instance): for a multi-instance child, the value
+        of its element variable (e.g. the co-department), else None. The multi-instance parent is left out."""
+        found = []
+        for task in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            spec = task.task_spec
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id not in bpmn_ids or _is_multi_instance(spec):
+                continue
+            parent = task.parent.task_spec if task.parent is not None else None
+            if parent is not None and _is_multi_instance(parent) and getattr(parent, "bpmn_id", None) == bpmn_id:
+                item = getattr(parent, "input_item", None)
+                value = task.data.get(item.bpmn_id) if item is not None else None
+                found.append((bpmn_id, None if value is None else str(value)))
+            else:
+                found.append((bpmn_id, None))
+        return found
 
     def user_tasks(self) -> list[UserTaskView]:
         return [
@@ -332,6 +423,12 @@ class CaseWorkflow:
                     body = payload
                 event = BpmnEvent(definition, payload=body)
                 self._guarded(lambda event=event: self.wf.send_event(event))
+                # Behind an event-based gateway the catching event is a child of the gateway: give the payload
+                # to whichever task caught it, so its fields flow on as case data.
+                for caught in self.wf.get_tasks(state=TaskState.READY):
+                    caught_def = getattr(caught.task_spec, "event_definition", None)
+                    if getattr(caught_def, "name", None) == name:
+                        caught.data.update(payload)
                 self.run_engine_steps(on_done)
                 return
         raise NotWaiting(f"the case is not waiting for message '{name}'")
@@ -369,13 +466,47 @@ class CaseWorkflow:
         return self.wf.is_completed()
 
     def current_data(self) -> dict:
-        """The case's business data now: the last finished task's data plus that of the ready tasks."""
+        """The case's business data now. Waiting branches may hold older copies, so they go first and the
+        newest data (ready tasks, then the last finished task) is applied last. Multi-instance instances hold
+        private data (their element variable, their own result) and are left out."""
         if self.completed:
-            return dict(self.wf.data or self.wf.last_task.data if self.wf.last_task else {})
-        data = dict(self.wf.last_task.data) if self.wf.last_task else dict(self.wf.task_tree.data)
-        for task in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
-            data.update(task.data)
+            return dict(self.wf.data or (self.wf.last_task.data if self.wf.last_task else {}))
+        data = dict(self.wf.task_tree.data)
+        for state in (TaskState.WAITING, TaskState.READY):
+            for task in self.wf.get_tasks(state=state):
+                if not self._in_instance(task):
+                    data.update(task.data)
+        last = self.wf.last_task
+        if last is not None and not self._in_instance(last):
+            data.update(last.data)
         return data
+
+    def share_data(self) -> dict:
+        """Make case data one set of variables per case, as process variables are in Camunda.
+
+        SpiffWorkflow copies data per branch, and a task copies its parent's data again when it becomes ready:
+        a branch that waits (for a message, a timer) would carry on with the values it had when it split off
+        and, arriving last at a join, overwrite newer values written on another branch. After each step the
+        newest data is handed to every task that is or was on the way, so every branch carries it.
+        Multi-instance instances keep their own copies: their element variable and results are theirs."""
+        data = self.current_data()
+        for task in self.wf.get_tasks(state=_CARRIES_DATA):
+            if not self._in_instance(task):
+                task.data.update(data)
+        return data
+
+    def _in_instance(self, task) -> bool:
+        """Whether the task is an instance of a multi-instance (or loop) activity, or runs inside one's
+        subprocess. Tasks after such an activity descend from it in the task tree but are not instances."""
+        node = task
+        while node is not None:
+            parent = node.parent
+            if parent is not None and getattr(parent.task_spec, "task_spec", None) == node.task_spec.name:
+                return True  # the loop/multi-instance spec names its instance spec
+            if node.workflow is self.wf:
+                return False
+            node = self.wf.get_task_from_id(node.workflow.parent_task_id)  # up out of a subprocess
+        return False
 
     def active_elements(self) -> list[str]:
         return sorted(
@@ -387,9 +518,14 @@ class CaseWorkflow:
         )
 
 
+def _is_multi_instance(spec) -> bool:
+    return hasattr(spec, "input_item") and hasattr(spec, "task_spec")
+
+
 def _workflow_message(exc: Exception) -> str:
     text = str(exc).strip().split("\n")[0]
     cause = getattr(exc, "error_type", None)
     if cause and cause != "unknown" and cause not in text:
         text = f"{cause}: {text}"
     return text
+

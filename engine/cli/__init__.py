@@ -79,7 +79,7 @@ def main(ctx: click.Context, db: str | None, forms: str) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `main` when imported.
-    from engine.cli import process  # noqa: F401
+    from engine.cli import catalog, identity, process, time_limits  # noqa: F401
 
 
 _register()

@@ -246,33 +246,70 @@ def verify(ctx, case_id, as_json):
     sys.exit(1 if broken else 0)
 
 
+def _serve(engine, host: str, port: int, scheduler: bool) -> None:
+    """Run the web app (and the timer scheduler in this process unless told not to)."""
+    import ipaddress
+
+    from webui import create_app
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    # Plain http on this machine only: the session cookie cannot be Secure there. Anywhere else it stays
+    # Secure and the app is expected behind a TLS proxy.
+    app = create_app(engine, {"SESSION_COOKIE_SECURE": not loopback})
+    worker = None
+    if scheduler:
+        from engine.scheduler import TimerScheduler, WorkerRefused
+
+        try:
+            worker = TimerScheduler(engine).start()
+            click.echo("timer scheduler running")
+        except WorkerRefused as exc:  # a `govflow worker` already fires the timers of this database
+            click.echo(f"timer scheduler not started here: {exc}", err=True)
+    try:
+        app.run(host=host, port=port, threaded=True)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Do not fire timers in this process (another worker does).")
 @click.pass_context
 @handled
-def serve(ctx, host, port):
+def serve(ctx, host, port, no_scheduler):
     """Serve the web app over an existing database."""
-    from webui import create_app
-
-    create_app(_engine(ctx)).run(host=host, port=port, threaded=True)
+    _serve(_engine(ctx), host, port, not no_scheduler)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--processes", "processes_dir", default="processes", show_default=True, type=click.Path(path_type=Path))
+@click.option("--cases", default=36, show_default=True, type=int, help="Demo cases to seed into an empty database.")
+@click.option("--no-scheduler", is_flag=True, help="Do not fire timers in this process.")
+@click.option("--seed-only", is_flag=True, help="Seed the database and exit without serving.")
 @click.pass_context
 @handled
-def demo(ctx, host, port, processes_dir):
-    """Create the embedded database, deploy processes/ and serve the web app."""
+def demo(ctx, host, port, processes_dir, cases, no_scheduler, seed_only):
+    """Create the embedded database, deploy processes/, seed the demo organisation, catalog and cases, serve."""
+    from engine import demo as demo_data
     from engine.store import upgrade
-    from webui import create_app
 
     engine = _engine(ctx)
     upgrade(engine.db)
     for path in sorted(processes_dir.glob("*.bpmn")):
         for d in engine.repository.deploy_file(path, "demo"):
-            click.echo(f"deployed {d.key} v{d.version}")
+            click.echo(f"deployed {d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
+    accounts = demo_data.seed_organisation(engine, processes_dir)
+    if cases and not engine.tasks.query(limit=1) and not demo_data.has_cases(engine):
+        click.echo(f"seeded {demo_data.seed_cases(engine, cases)} demo cases")
+    click.echo(demo_data.accounts_table(accounts))
+    if seed_only:
+        return
     click.echo(f"govflow demo on http://{host}:{port}/  (database: {engine.db.url})")
-    create_app(engine).run(host=host, port=port, threaded=True)
+    _serve(engine, host, port, not no_scheduler)

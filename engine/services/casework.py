@@ -8,6 +8,7 @@ the case `error` in a transaction of its own, so the case shows where it stopped
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,11 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, workflow
+from engine import audit, supervision_index, workflow
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import Case, HumanTask, TaskCandidate
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# The step being run in this thread/context: diagram helpers (deadlines, alerts) reach their case through it.
+_current_step: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("govflow_step", default=None)
+
+
+class NothingDue(Exception):
+    """No case has a timer due (or every due case is being fired by another worker)."""
 
 
 @dataclass
@@ -39,9 +46,20 @@ class StepContext:
     trail: list[str] = field(default_factory=list)
     completed_task: tuple[str, str] | None = None  # (task id, completed by)
     _open_tasks: list[HumanTask] | None = None
+    # Per-area working state of this step (e.g. "time_limits": the case's clocks), written back by save hooks.
+    effects: dict = field(default_factory=dict)
+    active: bool = True
+
+    def __post_init__(self):
+        _current_step.set(self)
 
     def record(self, bpmn_id: str) -> None:
         self.trail.append(bpmn_id)
+
+    def close(self) -> None:
+        self.active = False
+        if _current_step.get() is self:
+            _current_step.set(None)
 
     def open_tasks(self) -> list[HumanTask]:
         """The case's open task rows, read once per step (the case row is locked, so they cannot change)."""
@@ -61,13 +79,34 @@ class StepContext:
         return self.session.get(HumanTask, task_id, populate_existing=True)
 
 
+def current_step() -> StepContext | None:
+    """The case step running in this context, if any (None outside a step or after it was saved)."""
+    ctx = _current_step.get()
+    # A step that failed before saving leaves its context behind with a closed session: not a step any more.
+    return ctx if ctx is not None and ctx.active and ctx.session.in_transaction() else None
+
+
 @contextmanager
-def locked_case(engine, case_id: str | None, task_id: str | None = None) -> Iterator[tuple[Session, Case]]:
-    """A write transaction holding the case row (found from the task when only the task is known)."""
+def locked_case(engine, case_id: str | None, task_id: str | None = None,
+                due_by: datetime | None = None) -> Iterator[tuple[Session, Case]]:  # fmt: skip
+    """A write transaction holding the case row (found from the task when only the task is known).
+
+    With `due_by`: the running case (this one, or the earliest due) whose timer is due before `due_by`, claimed
+    with SKIP LOCKED on PostgreSQL so concurrent workers take different cases; NothingDue when there is none."""
     session = engine.db.write_session()
     try:
         with session.begin():
-            if case_id is None:
+            if due_by is not None:
+                query = select(Case).where(Case.status == "running", Case.next_timer_at < due_by)
+                if case_id is not None:
+                    query = query.where(Case.id == case_id)
+                query = query.order_by(Case.next_timer_at).limit(1)
+                if engine.db.is_postgresql:
+                    query = query.with_for_update(skip_locked=True)
+                case = session.scalars(query).first()
+                if case is None:
+                    raise NothingDue()
+            elif case_id is None:
                 query = select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
                 if engine.db.is_postgresql:
                     query = query.with_for_update(of=Case)
@@ -87,10 +126,14 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None) -> Iter
 
 def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callable[[StepContext], dict | None], *,
              statuses: tuple[str, ...] = ("running",), task_id: str | None = None,
-             load_flow: bool = True) -> Case:  # fmt: skip
-    """Apply `apply` to the case inside one transaction and record one audit event for it."""
+             load_flow: bool = True, due_by: datetime | None = None) -> Case:  # fmt: skip
+    """Apply `apply` to the case inside one transaction and record one audit event for it.
+
+    `due_by` claims the case (or the earliest due case when `case_id` is None) only if its timer is due before
+    then; NothingDue otherwise (the scheduler's claim)."""
+    ctx = None
     try:
-        with workflow.clock_context(engine.now), locked_case(engine, case_id, task_id) as (session, case):
+        with workflow.clock_context(engine.now), locked_case(engine, case_id, task_id, due_by) as (session, case):
             case_id = case.id
             if case.status not in statuses:
                 raise CaseNotRunning(
@@ -107,23 +150,32 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
                 save(ctx)
                 payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
             case.updated_at = ctx.now
-            audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
+            event = audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
+            supervision_index.on_event(engine, session, case, event)  # projection + procedure rules (电子监察)
         return case
     except workflow.ScriptFailure as failure:
         mark_error(engine, case_id, actor, failure)
         raise CaseScriptError(case_id, failure.element_id, failure.message) from None
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 def save(ctx: StepContext) -> None:
     """Write the workflow state, status, data snapshot, next timer and the task projection."""
+    for hook in getattr(ctx.engine, "before_save_hooks", ()):
+        hook(ctx)  # e.g. stage clocks follow the active elements; moved limits re-arm the timers
     case, flow = ctx.case, ctx.flow
+    case.data = json_plain(flow.share_data())  # before the dump: the shared data is part of the state
     case.state, case.serializer_version = flow.dump()
-    case.data = json_plain(flow.current_data())
     case.next_timer_at = flow.next_timer_due()
     if flow.completed and case.status == "running":
         case.status = "completed"
         case.completed_at = ctx.now
     sync_tasks(ctx)
+    for hook in getattr(ctx.engine, "after_save_hooks", ()):
+        hook(ctx)
+    ctx.close()  # diagram helpers called after this are outside the step
 
 
 def json_plain(data: dict) -> dict:
@@ -200,7 +252,8 @@ def mark_error(engine, case_id: str, actor: str, failure: workflow.ScriptFailure
         case.error_element = failure.element_id
         case.error_message = failure.message
         case.updated_at = now
-        audit.append(
+        event = audit.append(
             session, case, now, actor, "case_error",
             {"element": failure.element_id, "message": failure.message}, bpmn_id=failure.element_id,
         )  # fmt: skip
+        supervision_index.on_event(engine, session, case, event)  # projection + procedure rules (电子监察)

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from engine import audit, workflow
+from engine import audit, supervision_index, workflow
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
 from engine.services.casework import StepContext, json_plain, run_step, save
@@ -63,11 +63,12 @@ class RuntimeService:
                 ctx = StepContext(engine, session, case, flow, started_by, now)
                 flow.run_engine_steps(ctx.record)
                 save(ctx)
-                audit.append(
+                event = audit.append(
                     session, case, now, started_by, "case_started",
                     {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
                      "active": flow.active_elements()},
                 )  # fmt: skip
+                supervision_index.on_event(engine, session, case, event)  # projection + procedure rules
             return case
         except workflow.ScriptFailure as failure:
             raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
