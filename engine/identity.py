@@ -86,6 +86,7 @@ class DepartmentInfo:
     level: str
     parent: str | None
     leader: str | None
+    supervises: str | None = None
 
 
 def _token_hash(token: str) -> str:
@@ -103,12 +104,14 @@ class IdentityService:
 
     # -- departments
     def add_department(self, code: str, name: str, level: str, parent: str | None = None,
-                       leader: str | None = None) -> DepartmentInfo:  # fmt: skip
-        """Add or update one department; its parent must exist and sit at the same level or above."""
+                       leader: str | None = None, supervises: str | None = None) -> DepartmentInfo:  # fmt: skip
+        """Add or update one department; its parent must exist and sit at the same level or above. `supervises`
+        names the department whose subtree a supervision office watches (default: its own)."""
         with self.engine.db.session() as session, session.begin():
-            return self._put_department(session, code, name, level, parent, leader, "department")
+            return self._put_department(session, code, name, level, parent, leader, "department", supervises)
 
-    def _put_department(self, session, code, name, level, parent, leader, where: str) -> DepartmentInfo:
+    def _put_department(self, session, code, name, level, parent, leader, where: str,
+                        supervises: str | None = None) -> DepartmentInfo:  # fmt: skip
         if not isinstance(code, str) or not _CODE.match(code):
             raise InvalidData(f"{where}: code {code!r} must be lower-case ascii letters, digits and '-'")
         if not isinstance(name, str) or not name.strip():
@@ -124,8 +127,11 @@ class IdentityService:
                                   f"department {parent}")  # fmt: skip
             if parent == code or code in self._ancestors(session, parent):
                 raise InvalidData(f"{where} {code}: parent {parent} would make a cycle")
+        if supervises is not None and supervises != code and session.get(Department, supervises) is None:
+            raise InvalidData(f"{where} {code}: supervises {supervises!r} is not a known department")
         row = session.get(Department, code) or Department(code=code)
         row.name, row.level, row.parent, row.leader = name.strip(), level, parent, leader or None
+        row.supervises = supervises or None
         session.add(row)
         session.flush()
         return DepartmentInfo(code, row.name, level, parent, row.leader)
@@ -181,6 +187,7 @@ class IdentityService:
                     e.get("parent"),
                     e.get("leader"),
                     f"{path.name}: department",
+                    e.get("supervises"),
                 )  # fmt: skip
                 for e in ordered
             ]
@@ -188,14 +195,20 @@ class IdentityService:
     def departments(self) -> list[DepartmentInfo]:
         with self.engine.db.session() as session:
             rows = session.scalars(select(Department).order_by(Department.code)).all()
-            return [DepartmentInfo(r.code, r.name, r.level, r.parent, r.leader) for r in rows]
+            return [DepartmentInfo(r.code, r.name, r.level, r.parent, r.leader, r.supervises) for r in rows]
 
     def department(self, code: str) -> DepartmentInfo:
         with self.engine.db.session() as session:
             row = session.get(Department, code)
             if row is None:
                 raise NotFound(f"department {code} does not exist")
-            return DepartmentInfo(row.code, row.name, row.level, row.parent, row.leader)
+            return DepartmentInfo(row.code, row.name, row.level, row.parent, row.leader, row.supervises)
+
+    def supervision_scope(self, code: str) -> list[str]:
+        """The departments a supervisor of `code` watches: the subtree of the department it supervises (a
+        service centre's supervision office watches the whole county), else its own subtree."""
+        info = self.department(code)
+        return self.department_scope(info.supervises or code)
 
     def department_scope(self, code: str) -> list[str]:
         """The department and every department below it."""

@@ -56,7 +56,7 @@ def scope_of(engine, user) -> Scope:
         raise Forbidden(f"{user.username} is not a supervisor: supervision needs the supervisor, leader or admin role")
     if "admin" in roles:
         return Scope(user.username, None)
-    return Scope(user.username, frozenset(engine.identity.department_scope(user.department)))
+    return Scope(user.username, frozenset(engine.identity.supervision_scope(user.department)))
 
 
 @dataclass

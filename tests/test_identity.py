@@ -32,6 +32,14 @@ def _trail(engine, case_id, action):
 
 
 # -- departments ---------------------------------------------------------------------------------------------
+def test_supervision_office_watches_the_department_it_supervises(people):
+    people.add_department("qx-zwfw", "示范县政务服务中心", "county", "qx", supervises="qx")
+    assert set(people.supervision_scope("qx-zwfw")) == set(people.department_scope("qx")) | {"qx-zwfw"}
+    assert people.supervision_scope(MARKET) == [MARKET]  # no `supervises`: its own subtree
+    with pytest.raises(InvalidData, match="supervises 'nowhere' is not a known department"):
+        people.add_department("qx-jc", "监察室", "county", "qx", supervises="nowhere")
+
+
 def test_department_scope_is_the_subtree(people):
     assert people.department_scope("qx")[0] == "qx"
     assert set(people.department_scope("qx")) == {"qx", MARKET, HOUSING, "town-a", "village-a1"}

@@ -52,6 +52,15 @@ def test_town_supervisor_never_sees_another_towns_cases(county, clock):
     assert supervision.list_cases(county, county_scope, CaseFilter(department="town-a")).total == 2
 
 
+def test_service_centre_supervision_office_watches_the_whole_county(county):
+    county.identity.add_department("qx-zwfw", "示范县政务服务中心", "county", "qx", supervises="qx")
+    county.identity.add_user("sup.centre", world.PASSWORD, "qx-zwfw", ["supervisor"])
+    a1 = world.start(county, "town-a", applicant="王一")
+    b1 = world.start(county, "town-b", applicant="李三", officer="clerk.b")
+    result = supervision.list_cases(county, _scope(county, "sup.centre"), CaseFilter())
+    assert _receipts(result) == sorted([a1.receipt_no, b1.receipt_no])
+
+
 def test_only_supervisors_leaders_and_admins_may_look(county):
     with pytest.raises(Forbidden, match="not a supervisor"):
         supervision.scope_of(county, world.user(county, "clerk.a"))

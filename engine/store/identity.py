@@ -37,6 +37,9 @@ class Department(Base):
     level: Mapped[str] = mapped_column(String(10))
     parent: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     leader: Mapped[str | None] = mapped_column(String(100))
+    # A supervision office (电子监察, e.g. at the service centre) watches more than its own subtree: the code of
+    # the department whose subtree it supervises (e.g. the county government).
+    supervises: Mapped[str | None] = mapped_column(String(64))
 
 
 class Role(Base):

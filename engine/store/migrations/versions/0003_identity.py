@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=10), nullable=False),
         sa.Column("parent", sa.String(length=64), nullable=True),
         sa.Column("leader", sa.String(length=100), nullable=True),
+        sa.Column("supervises", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["parent"], ["departments.code"]),
         sa.PrimaryKeyConstraint("code"),
     )
