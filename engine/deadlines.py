@@ -381,9 +381,12 @@ def limits_of(cal: WorkdayCalendar, case_id: str, clocks: list[ClockFacts], stop
     return CaseLimits(case_id, colour, case, statuses, stopped)
 
 
-def supervision_summary(engine, session, case) -> dict | None:
-    """The case clock (else the earliest-due running stage) as the supervision projection stores it."""
-    clocks, stops = stored_clocks(session, [case.id])[case.id]
+def supervision_summary(engine, session, case,
+                        stored: tuple[list[ClockFacts], list[Interval]] | None = None) -> dict | None:  # fmt: skip
+    """The case clock (else the earliest-due running stage) as the supervision projection stores it.
+
+    `stored`: the case's (latest clocks, stops) when the caller has them already (a case step); else read here."""
+    clocks, stops = stored if stored is not None else stored_clocks(session, [case.id])[case.id]
     if not clocks:
         return None
     limits = limits_of(calendar_for(engine, session), case.id, clocks, stops, engine.now(), policy_of(engine))

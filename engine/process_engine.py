@@ -44,11 +44,20 @@ class ProcessEngine:
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
+        # Called with (engine, session, case, audit event, step or None) after each step's audit event.
+        self.event_hooks: list[Callable] = []
         self._attach_time_limits()
         from engine.catalog import CatalogService  # the service-item catalog (issue #4)
 
         self.catalog = CatalogService(self)
         self._attach_identity()
+        self._attach_supervision()
+
+    def _attach_supervision(self) -> None:
+        """The supervision projection and the procedure rules follow every case step (电子监察)."""
+        from engine import supervision_index
+
+        self.event_hooks.append(supervision_index.on_event)
 
     def _attach_identity(self) -> None:
         """Identity, task forms and the case file store (issue #5)."""

@@ -83,8 +83,9 @@ class Finding:
 class Facts:
     """What the rules look at for one step, read lazily from the open transaction."""
 
-    def __init__(self, engine, session, case, event, row):
+    def __init__(self, engine, session, case, event, row, clocks=None):
         self.engine, self.session, self.case, self.event, self.row = engine, session, case, event, row
+        self._step_clocks = clocks  # the step's CaseClocks (supervision_index), else read here when needed
         self.payload = event.payload if isinstance(event.payload, dict) else {}
         self.submitted = self.payload.get("data") if isinstance(self.payload.get("data"), dict) else {}
         self.data = case.data or {}
@@ -117,7 +118,15 @@ class Facts:
 
     @cached_property
     def clocks(self) -> list[StageClock]:
+        if self._step_clocks is not None:
+            return self._step_clocks.rows
         return list(self.session.scalars(select(StageClock).where(StageClock.case_id == self.case.id)))
+
+    @cached_property
+    def stops(self) -> list[ClockStop]:
+        if self._step_clocks is not None:
+            return self._step_clocks.stops
+        return list(self.session.scalars(select(ClockStop).where(ClockStop.case_id == self.case.id)))
 
     @property
     def process_key(self) -> str:
@@ -158,6 +167,8 @@ def _refuse_without_reason(f: Facts) -> list[Finding]:
 def _repeat_notice(f: Facts) -> list[Finding]:
     """Count the steps that told the applicant to supply missing materials: a notice element ran, a supplement
     wait was entered, or the acceptance was completed with the outcome `supplement`."""
+    if not _may_notice(f.event, f.payload, f):
+        return []  # the count only grows on a notice step; without one it was judged (and raised) before
     notices, before = 0, set()
     for ev in f.events:
         payload = ev.payload or {}
@@ -175,14 +186,27 @@ def _repeat_notice(f: Facts) -> list[Finding]:
     return []
 
 
+def _may_notice(ev, payload: dict, f: Facts) -> bool:
+    """Whether event `ev` can be a notice step (its supplement wait entered, a notice element run, `supplement`
+    asked for): the same tests as the count in `_repeat_notice`, without the previous step."""
+    if "active" not in payload:
+        return False
+    if any(f.is_supplement_wait(e) for e in payload.get("active") or []):
+        return True
+    if NOTICE_ELEMENTS & set(payload.get("completed") or []):
+        return True
+    data = payload.get("data") or {}
+    return ev.action == "task_completed" and "supplement" in (data.get("accept_outcome"), data.get("outcome"))
+
+
 def _stage_over_limit(f: Facts) -> list[Finding]:
-    from engine.deadlines import ClockFacts, calendar_for, stage_status, stored_clocks
+    from engine.deadlines import ClockFacts, Interval, calendar_for, stage_status
 
     # A single stage, not the whole case: the case clock has its own red / red-plus alerts (DOMAIN.md).
     ended = [c for c in f.clocks if c.ended_at is not None and c.ended_at >= f.now and c.stage != "case"]
     if not ended:
         return []
-    stops = stored_clocks(f.session, [f.case.id])[f.case.id][1]
+    stops = [Interval(s.started_at, s.ended_at) for s in sorted(f.stops, key=_started_order)]
     calendar = calendar_for(f.engine, f.session)
     found = []
     for clock in ended:
@@ -223,7 +247,7 @@ def _clock_stop_without_reason(f: Facts) -> list[Finding]:
     from engine.deadlines import CLOCK_STOP_REASONS
 
     found = []
-    for s in f.session.scalars(select(ClockStop).where(ClockStop.case_id == f.case.id)).all():
+    for s in f.stops:
         stage = s.element or "case"
         if (s.reason or "") not in CLOCK_STOP_REASONS:
             message = f"{s.started_at:%Y-%m-%d} 起中止计时，事由“{s.reason or '（空）'}”不是法定事由"
@@ -235,6 +259,11 @@ def _clock_stop_without_reason(f: Facts) -> list[Finding]:
             continue
         found.append(Finding("clock_stop_without_reason", stage, message, s.element))
     return found
+
+
+def _started_order(row) -> tuple:
+    """Rows in the order they were written (a row written in this step has no id yet: it comes last)."""
+    return (row.id is None, row.id or 0)
 
 
 def _noticed(f: Facts, stop: ClockStop) -> bool:
@@ -365,21 +394,22 @@ CHECKS: list[Callable[[Facts], list[Finding]]] = [
 ]  # fmt: skip
 
 
-def findings(engine, session, case, event, row=None) -> list[Finding]:
-    """Every rule finding on the case after `event` (already raised ones included)."""
-    facts = Facts(engine, session, case, event, row)
+def findings(engine, session, case, event, row=None, clocks=None) -> list[Finding]:
+    """Every rule finding on the case after `event` (already raised ones included); `clocks`: the step's
+    CaseClocks when the caller has them (else they are read here)."""
+    facts = Facts(engine, session, case, event, row, clocks)
     found = [finding for check in CHECKS for finding in check(facts)]
     # A late certificate is one fault: its delivery stage running over is the same fact, reported once.
     late = {x.element for x in found if x.code == "late_certificate"}
     return [x for x in found if not (x.code == "stage_over_limit" and x.element in late)]
 
 
-def evaluate(engine, session, case, event, row=None) -> list[SupervisionAlert]:
+def evaluate(engine, session, case, event, row=None, clocks=None) -> list[SupervisionAlert]:
     """Raise an alert for each new finding (one per case, rule and stage) in the step's transaction."""
     if case.status == "terminated":
         return []
     raised = []
-    for finding in findings(engine, session, case, event, row):
+    for finding in findings(engine, session, case, event, row, clocks):
         exists = session.scalars(
             select(SupervisionAlert.id).where(SupervisionAlert.case_id == case.id,
                                               SupervisionAlert.kind == finding.code,

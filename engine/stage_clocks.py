@@ -43,6 +43,7 @@ class StepClocks:
         self.ctx = ctx
         self.moved = False  # a due date moved: re-arm the date timers before saving
         self._clocks: dict[str, StageClock] | None = None
+        self._rows: list[StageClock] = []  # every clock row of the case (restarted stages too), in id order
         self._stops: list[ClockStop] | None = None
 
     @classmethod
@@ -57,11 +58,19 @@ class StepClocks:
     def clocks(self) -> dict[str, StageClock]:
         """The latest clock of each stage of the case."""
         if self._clocks is None:
-            rows = self.ctx.session.scalars(
-                select(StageClock).where(StageClock.case_id == self.ctx.case.id).order_by(StageClock.id)
+            self._rows = list(
+                self.ctx.session.scalars(
+                    select(StageClock).where(StageClock.case_id == self.ctx.case.id).order_by(StageClock.id)
+                )
             )
-            self._clocks = {row.stage: row for row in rows}
+            self._clocks = {row.stage: row for row in self._rows}
         return self._clocks
+
+    @property
+    def rows(self) -> list[StageClock]:
+        """Every clock row of the case, a restarted stage's earlier runs included (in the order they started)."""
+        self.clocks  # noqa: B018 - loads them
+        return self._rows
 
     @property
     def stops(self) -> list[ClockStop]:
@@ -111,6 +120,7 @@ class StepClocks:
         )  # fmt: skip
         self.ctx.session.add(row)
         self.clocks[stage] = row
+        self._rows.append(row)
         return row
 
     def end(self, stage: str) -> None:

@@ -1,19 +1,53 @@
 """Keeps the supervision projection (`supervision_cases`) in step with every case step, and runs the
 procedure rules on it.
 
-`on_event` is the one hook the case step calls after appending its audit event, inside the step's
-transaction: the projection and any rule alert commit or roll back with the step itself.
+`on_event` is registered in the engine's `event_hooks`: the case step calls it after appending its audit event,
+inside the step's transaction, so the projection and any rule alert commit or roll back with the step itself.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select
 
 from engine.calendar import WorkdayCalendar
-from engine.store import AuditEvent, Case, ProcessVersion
+from engine.store import AuditEvent, Case, ClockStop, StageClock
 from engine.store.supervision import SupervisedCase
 
 OPEN_STATUSES = ("running", "suspended", "error")
+_ABSENT = object()  # "looked for the supervision row: there is none" (as against "not looked for")
+# A case's supervision row and whether it has any clock or clock stop, in one statement (built once).
+_ROW_AND_CLOCKS = (
+    select(SupervisedCase,
+           select(StageClock.id).where(StageClock.case_id == bindparam("case_id")).exists(),
+           select(ClockStop.id).where(ClockStop.case_id == bindparam("case_id")).exists())
+    .select_from(Case).outerjoin(SupervisedCase, SupervisedCase.case_id == Case.id)
+    .where(Case.id == bindparam("case_id"))
+)  # fmt: skip
+
+
+@dataclass
+class CaseClocks:
+    """The stage clocks and clock stops of one case as the step sees them, read at most once per step."""
+
+    latest: list = field(default_factory=list)  # the latest clock of each stage
+    rows: list = field(default_factory=list)  # every clock row (restarted stages too), in the order they started
+    stops: list = field(default_factory=list)  # every clock stop, in the order they started
+
+    @classmethod
+    def of_step(cls, step) -> CaseClocks:
+        """The clocks the step loaded (time limits' StepClocks): the same session objects, changes included."""
+        from engine.stage_clocks import EFFECTS_KEY, StepClocks
+
+        clocks = step.effects.get(EFFECTS_KEY) or StepClocks.of(step)
+        return cls(list(clocks.clocks.values()), list(clocks.rows), list(clocks.stops))
+
+    def stored(self):
+        """(latest clocks as ClockFacts, stops as Intervals), as `deadlines.stored_clocks` gives them."""
+        from engine.deadlines import ClockFacts, Interval
+
+        return [ClockFacts.of(c) for c in self.latest], [Interval(s.started_at, s.ended_at) for s in self.stops]
 
 
 def working_calendar(engine, session) -> WorkdayCalendar:
@@ -23,20 +57,51 @@ def working_calendar(engine, session) -> WorkdayCalendar:
     return calendar_for(engine, session)
 
 
-def on_event(engine, session, case: Case, event: AuditEvent) -> None:
-    """Refresh the case's supervision row and evaluate the procedure rules on the event just recorded."""
-    row = refresh(engine, session, case, event)
+def on_event(engine, session, case: Case, event: AuditEvent, step=None) -> None:
+    """Refresh the case's supervision row and evaluate the procedure rules on the event just recorded.
+
+    `step`: the StepContext of the case step, whose clocks are reused instead of read again (None: read here)."""
+    row, clocks = _step_facts(session, case, step) if step is not None else (None, None)
+    row = refresh(engine, session, case, event, row=row, clocks=clocks)
     from engine import rules
 
-    rules.evaluate(engine, session, case, event, row)
+    rules.evaluate(engine, session, case, event, row, clocks=clocks)
 
 
-def refresh(engine, session, case: Case, event: AuditEvent | None = None) -> SupervisedCase:
-    """Write the supervision row of `case` from its data, status, active elements and deadlines."""
-    row = session.get(SupervisedCase, case.id)
+def _step_facts(session, case: Case, step) -> tuple[SupervisedCase | None, CaseClocks]:
+    """The case's supervision row and clocks for one step, in one query at most.
+
+    Read without autoflush: the step's pending rows cannot change the answer (the supervision row is written only
+    here; clocks the step made are in its StepClocks), and the commit flushes them once."""
+    from engine.stage_clocks import EFFECTS_KEY
+
+    with session.no_autoflush:
+        if step.effects.get(EFFECTS_KEY) is not None:
+            row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
+            return row or _ABSENT, CaseClocks.of_step(step)
+        found = session.execute(_ROW_AND_CLOCKS, {"case_id": case.id}).first()
+        row = _pending_row(session, case) or (found[0] if found else None) or _ABSENT
+        if found is not None and (found[1] or found[2]):
+            return row, CaseClocks.of_step(step)  # clocks from earlier steps (or written by hand): read them
+        return row, CaseClocks()
+
+
+def _pending_row(session, case: Case) -> SupervisedCase | None:
+    return next((o for o in session.new if isinstance(o, SupervisedCase) and o.case_id == case.id), None)
+
+
+def refresh(engine, session, case: Case, event: AuditEvent | None = None, *, row=None,
+            clocks: CaseClocks | None = None) -> SupervisedCase:  # fmt: skip
+    """Write the supervision row of `case` from its data, status, active elements and deadlines.
+
+    `row` / `clocks`: already read by the caller (a case step; `_ABSENT`: there is no row yet); None reads them
+    here."""
     if row is None:
-        pv = session.get(ProcessVersion, case.process_version_id)
-        row = SupervisedCase(case_id=case.id, receipt_no=case.receipt_no, process_key=pv.key,
+        with session.no_autoflush:
+            row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
+    if row is None or row is _ABSENT:
+        process_key = engine.bundle(session, case.process_version_id).key  # the version's key, cached
+        row = SupervisedCase(case_id=case.id, receipt_no=case.receipt_no, process_key=process_key,
                              officer=case.started_by, created_at=case.created_at, clock_stop_days=0,
                              extensions=0, clock_stopped=False)  # fmt: skip
         session.add(row)
@@ -56,7 +121,7 @@ def refresh(engine, session, case: Case, event: AuditEvent | None = None) -> Sup
         row.active = _text(",".join(active), 500)
         stages = dict.fromkeys(_stage_of(elements.get(a) or {}) or a for a in active if _is_activity(elements, a))
         row.stage = _text(",".join(stages), 200)
-    _apply_deadlines(engine, session, case, row)
+    _apply_deadlines(engine, session, case, row, clocks)
     if case.status == "completed" and case.completed_at is not None:
         calendar = working_calendar(engine, session)
         spent = calendar.workdays_between(case.created_at, case.completed_at) - (row.clock_stop_days or 0)
@@ -87,10 +152,12 @@ def _stage_of(facts: dict) -> str | None:
     return properties.get("stage") if isinstance(properties, dict) else None
 
 
-def _apply_deadlines(engine, session, case: Case, row: SupervisedCase) -> None:
+def _apply_deadlines(engine, session, case: Case, row: SupervisedCase, clocks: CaseClocks | None = None) -> None:
     """Copy the case clock's deadlines from the time-limits area (a case without a clock has no colour but green;
     overdue tasks still show on its diagram)."""
-    facts = _case_deadlines(engine, session, case)
+    if clocks is not None and not clocks.latest:
+        return  # no clock: nothing to copy (as the time-limits area would say, without asking it)
+    facts = _case_deadlines(engine, session, case, clocks)
     if facts is None:
         return
     row.warn_at = facts.get("warn_at")
@@ -104,7 +171,7 @@ def _apply_deadlines(engine, session, case: Case, row: SupervisedCase) -> None:
     row.extensions = int(facts.get("extensions") or 0)
 
 
-def _case_deadlines(engine, session, case: Case) -> dict | None:
+def _case_deadlines(engine, session, case: Case, clocks: CaseClocks | None = None) -> dict | None:
     """The `case` stage clock as {warn_at, due_at, statutory_due_at, clock_stopped, clock_stop_days, extensions},
     when the time-limits area is installed and the case has such a clock."""
     try:
@@ -112,7 +179,9 @@ def _case_deadlines(engine, session, case: Case) -> dict | None:
     except ImportError:
         return None
     summary = getattr(deadlines, "supervision_summary", None)
-    return summary(engine, session, case) if summary else None
+    if summary is None:
+        return None
+    return summary(engine, session, case, clocks.stored()) if clocks is not None else summary(engine, session, case)
 
 
 def colour_at(row: SupervisedCase, now) -> str | None:

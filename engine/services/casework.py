@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, supervision_index, workflow
+from engine import audit, workflow
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import Case, HumanTask, TaskCandidate
 
@@ -151,7 +151,7 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
                 payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
             case.updated_at = ctx.now
             event = audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
-            supervision_index.on_event(engine, session, case, event)  # projection + procedure rules (电子监察)
+            after_event(engine, session, case, event, ctx)
         return case
     except workflow.ScriptFailure as failure:
         mark_error(engine, case_id, actor, failure)
@@ -159,6 +159,13 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def after_event(engine, session: Session, case: Case, event, step: StepContext | None = None) -> None:
+    """Run the engine's event hooks on the audit event a step just appended, in the step's transaction (e.g. the
+    supervision projection and the procedure rules, 电子监察). `step` is None outside a case step (mark_error)."""
+    for hook in getattr(engine, "event_hooks", ()):
+        hook(engine, session, case, event, step)
 
 
 def save(ctx: StepContext) -> None:
@@ -256,4 +263,4 @@ def mark_error(engine, case_id: str, actor: str, failure: workflow.ScriptFailure
             session, case, now, actor, "case_error",
             {"element": failure.element_id, "message": failure.message}, bpmn_id=failure.element_id,
         )  # fmt: skip
-        supervision_index.on_event(engine, session, case, event)  # projection + procedure rules (电子监察)
+        after_event(engine, session, case, event)

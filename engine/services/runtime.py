@@ -8,10 +8,10 @@ import uuid
 
 from sqlalchemy import select
 
-from engine import audit, supervision_index, workflow
+from engine import audit, workflow
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
-from engine.services.casework import StepContext, json_plain, run_step, save
+from engine.services.casework import StepContext, after_event, json_plain, run_step, save
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -68,7 +68,7 @@ class RuntimeService:
                     {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
                      "active": flow.active_elements()},
                 )  # fmt: skip
-                supervision_index.on_event(engine, session, case, event)  # projection + procedure rules
+                after_event(engine, session, case, event, ctx)
             return case
         except workflow.ScriptFailure as failure:
             raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
