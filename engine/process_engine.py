@@ -81,6 +81,7 @@ class ProcessEngine:
         for name, function in timekeeping.script_functions(self).items():
             self.helpers.setdefault(name, function)  # helpers given by the caller win
         self.before_save_hooks = [scheduler.before_save, stage_clocks.before_save]
+        self.task_due = stage_clocks.task_due  # a user task without its own dueDate is due with its stage
         self.after_save_hooks = [scheduler.after_save]
         self.timer_scheduler = None  # set while a TimerScheduler runs in this process
         self.colour_policy = None  # engine.deadlines.ColourPolicy; None = 2 working days / 80 %

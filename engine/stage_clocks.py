@@ -237,3 +237,18 @@ def before_save(ctx) -> None:
     if clocks.moved:
         ctx.flow.rearm_timers()
         clocks.moved = False
+
+
+def task_due(ctx, bpmn_id: str, data: dict):
+    """The promised due instant of the stage clock a user task runs (its element's `stage` property), or None.
+    A multi-instance task runs one clock per instance, keyed `stage:<element variable>`."""
+    if ctx.flow is None or bpmn_id not in timed_elements(ctx.flow.bundle):
+        return None
+    clocks = StepClocks.of(ctx)
+    running = [row for row in clocks.clocks.values() if row.element == bpmn_id and row.ended_at is None]
+    if len(running) > 1:
+        values = {str(v) for v in data.values() if isinstance(v, str | int)}
+        running = [row for row in running if row.stage.partition(":")[2] in values]
+    if len(running) != 1:
+        return None
+    return clocks.status(running[0].stage).promised_due

@@ -23,6 +23,7 @@ from tests.procedures_kit import (
     send,
     status,
     stops,
+    task_of,
     workdays_after,
 )
 
@@ -256,3 +257,21 @@ def test_approval_unlisted_fee_raises_an_alert(procedures, clock):
     _later(clock)
     complete(engine, case.id, "deliver", {**DELIVER, "fee_charged": 50})
     assert ("fee_not_in_catalog", "deliver") in alerts(engine, case.id)
+
+
+def test_approval_review_task_is_due_with_its_stage_and_coloured_in_the_inbox(procedures, clock):
+    """The review task has no dueDate of its own: it is due when its stage clock is (promised 6 wd), and the
+    inbox counts it under the colour its badge shows."""
+    engine = procedures
+    engine.identity.add_user("scjg.reviewer", "correct-horse-9", "qx-scjg", ["reviewer"])
+    case = _accepted(engine, clock)
+    review = task_of(engine, case.id, "review")
+    assert review.due_at == end_of(date(2026, 9, 28))  # 6 working days after 09-18
+    reviewer = engine.identity.actor("scjg.reviewer")
+
+    def counts():
+        return engine.tasks.inbox(reviewer, per_page=0)[2]
+
+    assert counts()["green"] == 1
+    advance_to(engine, clock, local(date(2026, 9, 29)))
+    assert counts()["red"] == 1 and counts()["none"] == 0

@@ -206,6 +206,22 @@ def sync_tasks(ctx: StepContext) -> None:
     for task_id, task in ready.items():
         if task_id not in open_ids:
             _open_task(ctx, task, elements.get(task.bpmn_id, {}))
+    _follow_stage_dues(ctx, ready, elements)
+
+
+def _follow_stage_dues(ctx: StepContext, ready: dict, elements: dict) -> None:
+    """A user task without a dueDate of its own is due when the stage it runs is (its `stage` clock, which
+    moves with clock stops and extensions): keep the inbox's due dates and colours in step with it."""
+    stage_due = getattr(ctx.engine, "task_due", None)
+    if stage_due is None:
+        return
+    for row in ctx.open_tasks():
+        task = ready.get(row.id)
+        if task is None or row.state != "open" or (elements.get(row.bpmn_id) or {}).get("due_date"):
+            continue
+        due = stage_due(ctx, row.bpmn_id, task.data)
+        if due is not None and due != row.due_at:
+            row.due_at = due
 
 
 def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> None:
@@ -213,13 +229,13 @@ def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> No
     users = [_resolve(ctx, u, task) for u in facts.get("candidate_users") or []]
     assignee = _resolve(ctx, facts["assignee"], task) if facts.get("assignee") else None
     due_at = _evaluate_due(ctx, facts["due_date"], task) if facts.get("due_date") else None
-    ctx.session.add(
-        HumanTask(
-            id=task.id, case_id=ctx.case.id, bpmn_id=task.bpmn_id, name=task.name or facts.get("name"),
-            lane=facts.get("lane"), candidate_groups=groups, candidate_users=users, assignee=assignee or None,
-            state="open", form_key=facts.get("form_key"), created_at=ctx.now, due_at=due_at,
-        )
+    row = HumanTask(
+        id=task.id, case_id=ctx.case.id, bpmn_id=task.bpmn_id, name=task.name or facts.get("name"),
+        lane=facts.get("lane"), candidate_groups=groups, candidate_users=users, assignee=assignee or None,
+        state="open", form_key=facts.get("form_key"), created_at=ctx.now, due_at=due_at,
     )  # fmt: skip
+    ctx.session.add(row)
+    ctx.open_tasks().append(row)
     # The unit of work inserts the task before its candidates (it orders inserts by foreign key).
     ctx.session.add_all(
         TaskCandidate(task_id=task.id, kind=kind, name=name)
