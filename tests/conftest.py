@@ -24,7 +24,19 @@ def _backends():
     return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
-@pytest.fixture(params=_backends())
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backend(name): run the test only on that database backend")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test using a database runs on each configured backend; one marked `backend(...)` only there."""
+    if "database_url" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backend")
+        wanted = [b for b in _backends() if marker is None or b in marker.args]
+        metafunc.parametrize("database_url", wanted, indirect=True)
+
+
+@pytest.fixture
 def database_url(request, tmp_path):
     """A URL to an empty database of each configured backend; a PostgreSQL schema is made per test."""
     if request.param == "sqlite":

@@ -62,9 +62,8 @@ def test_real_apscheduler_fires_second_scale_timers_within_a_second(live_engine)
         assert [t.bpmn_id for t in live_engine.tasks.query(case_id=c.id)] == ["after_wait"]
 
 
+@pytest.mark.backend("postgresql")  # LISTEN/NOTIFY is PostgreSQL's
 def test_a_worker_hears_of_timers_set_by_another_process_on_postgresql(live_engine, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     web = ProcessEngine(Database(database_url), forms_dir=None)  # e.g. the web app: no scheduler of its own
     try:
         with TimerScheduler(live_engine, sweep_seconds=60):
@@ -91,9 +90,8 @@ def test_timers_due_while_the_worker_was_stopped_fire_once_at_start(engine, depl
     assert scheduler.fired == 20
 
 
+@pytest.mark.backend("sqlite")  # several workers are allowed on PostgreSQL
 def test_a_second_worker_on_sqlite_is_refused_with_a_clear_message(engine, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("several workers are allowed on PostgreSQL")
     other = ProcessEngine(Database(database_url), forms_dir=None)
     first = TimerScheduler(engine).start()
     try:
@@ -124,9 +122,8 @@ def test_a_timer_expression_failing_at_start_refuses_the_start(engine, deploy):
         engine.runtime.start("tl_short_timer", {"wait_for": "one hour"})
 
 
+@pytest.mark.backend("postgresql")  # SKIP LOCKED claiming
 def test_two_workers_on_postgresql_fire_1000_due_timers_exactly_once(engine, deploy, clock, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SKIP LOCKED claiming needs PostgreSQL")
     deploy("tl_short_timer.bpmn")
     cases = [engine.runtime.start("tl_short_timer", {"wait_for": "PT1M"}) for _ in range(1000)]
     clock.advance(minutes=5)
