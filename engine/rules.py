@@ -64,7 +64,8 @@ RULES = {r.code: r for r in (
     Rule("fee_not_in_catalog", "收费与事项目录不符", "行政许可法第58条、第59条"),
     # Raised by the procedure diagrams themselves (alert(code) in a script); listed for their title and article.
     Rule("pause_not_in_catalog", "特别程序未列入事项目录", "行政许可法第45条"),
-    Rule("hearing_notice_short", "听证通知未在法定期限前送达", "行政处罚法第64条；行政复议法第51条"),
+    Rule("hearing_notice_short", "听证通知未在法定期限前送达", "行政许可法第48条；行政处罚法第64条；行政复议法第51条"),
+    Rule("hearing_chair_conflict", "听证主持人为审查该申请的工作人员", "行政许可法第48条第1款第3项"),
     Rule("penalty_above_notice", "处罚决定重于告知的拟处罚内容", "行政处罚法第45条、第62条"),
     Rule("approve_despite_veto", "协办部门否决意见未经联审化解即准予许可", "行政许可法第26条"),
     Rule("reply_missing", "被申请人未按期书面答复、提交证据", "行政复议法第48条、第70条"),

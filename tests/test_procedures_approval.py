@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from engine import rules
 from tests.procedures_kit import (
     PERSON,
     advance_to,
@@ -275,3 +276,144 @@ def test_approval_review_task_is_due_with_its_stage_and_coloured_in_the_inbox(pr
     assert counts()["green"] == 1
     advance_to(engine, clock, local(date(2026, 9, 29)))
     assert counts()["red"] == 1 and counts()["none"] == 0
+
+
+# -- the hearing (行政许可法第46-48条)
+HEARING_NOTICE = {
+    "notice_no": "听告〔2026〕5号",
+    "notified_on": "2026-09-18",
+    "expected_days": 25,
+    "delivery": "on_site",
+}
+ON_REQUEST = {**REVIEW_OK, "special_procedure": "hearing", "hearing_basis": "art47", "reviewer": "赵审查"}
+
+
+def _hearing_right_told(engine, clock):
+    """A review that finds major interests of the applicant and others at stake (Art 47): the right is told."""
+    case = _accepted(engine, clock, "WLJ-XK-001")
+    complete(engine, case.id, "review", ON_REQUEST, "reviewer.zhao")
+    _later(clock)
+    complete(engine, case.id, "clock_stop_notice", HEARING_NOTICE, "reviewer.zhao")
+    return case
+
+
+def _hearing_requested(engine, clock, on: date = date(2026, 9, 21)):
+    case = _hearing_right_told(engine, clock)
+    advance_to(engine, clock, local(on))
+    send(engine, case.id, "hearing_requested", {"requested_by": "李四（利害关系人）"})
+    return case
+
+
+def test_approval_hearing_requested_held_within_limits(procedures, clock):
+    engine = procedures
+    case = _hearing_right_told(engine, clock)
+    assert open_tasks(engine, case.id) == []  # waiting for a request
+    assert data(engine, case.id)["hearing_request_due"] == end_of(workdays_after(START, 5)).isoformat()  # 09-24
+    advance_to(engine, clock, local(date(2026, 9, 21)))
+    send(engine, case.id, "hearing_requested", {"requested_by": "李四（利害关系人）"})
+
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing_notice"]
+    hearing_clock = clocks(engine, case.id)["hearing"]
+    assert (hearing_clock.statutory, hearing_clock.basis) == ("20wd", "行政许可法第47条第1款")
+    due = end_of(workdays_after(date(2026, 9, 21), 20))
+    assert engine.deadlines.stage(case.id, "hearing").statutory_due == due
+    assert data(engine, case.id)["hearing_due"] == due.isoformat()
+    assert stops(engine, case.id) == []  # arranging is not the hearing itself
+
+    _later(clock)
+    assert workdays_after(date(2026, 9, 22), 7) == date(2026, 10, 9)  # the earliest lawful hearing day
+    complete(engine, case.id, "hearing_notice", {"notified_on": "2026-09-22", "hearing_date": "2026-10-12",
+                                                 "location": "县文旅局三楼听证室", "chair": "法规科 周某"})  # fmt: skip
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing"]
+    assert clocks(engine, case.id)["hearing"].ended_at is not None
+    (stop,) = stops(engine, case.id)
+    assert stop.reason == "hearing" and stop.ended_at is None  # Art 45: the hearing is not counted
+
+    advance_to(engine, clock, local(date(2026, 10, 12)))
+    complete(engine, case.id, "hearing", {"notice_on": "2026-09-22", "held_on": "2026-10-12", "chair": "法规科 周某",
+                                          "transcript_signed": True})  # fmt: skip
+    assert stops(engine, case.id)[0].ended_at is not None
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["decide"]
+    recorded = data(engine, case.id)
+    assert recorded["hearing_requested"] and recorded["hearing_held"] and not recorded["hearing_waived"]
+    assert recorded["requested_by"] == "李四（利害关系人）"
+    path = route(engine, case.id)
+    assert [p for p in path if p.startswith("hearing")] == [
+        "hearing_kind", "hearing_right_notice", "hearing_request_in", "hearing_request_recorded", "hearing_notice",
+        "hearing_notice_check", "hearing_notice_gw", "hearing", "hearing_checks"]  # fmt: skip
+    assert not [a for a in alerts(engine, case.id) if a[1] == "hearing" or a[0] in rules.RULES]
+
+
+def test_approval_hearing_right_lapses_without_request(procedures, clock):
+    engine = procedures
+    case = _hearing_right_told(engine, clock)
+    advance_to(engine, clock, local(date(2026, 9, 24), 20))  # the 5th working day, still open
+    assert status(engine, case.id) == "running" and open_tasks(engine, case.id) == []
+    advance_to(engine, clock, local(date(2026, 9, 25)))
+
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["decide"]  # goes on without a hearing
+    assert data(engine, case.id)["hearing_waived"] is True
+    assert not data(engine, case.id)["hearing_held"]
+    path = route(engine, case.id)
+    assert "hearing_request_timeout" in path and "hearing_right_lapsed" in path
+    assert "hearing" not in path and "hearing_notice" not in path
+    assert stops(engine, case.id) == [] and "hearing" not in clocks(engine, case.id)
+
+
+def hearing_alerts(engine, case_id) -> list[tuple[str, str]]:
+    return [a for a in alerts(engine, case_id) if a[1] == "hearing"]
+
+
+def test_approval_hearing_notice_too_short_raises_alert(procedures, clock):
+    engine = procedures
+    case = _hearing_requested(engine, clock)
+    _later(clock)
+    notice = {"notified_on": "2026-09-22", "location": "县文旅局三楼听证室", "chair": "法规科 周某"}
+    complete(engine, case.id, "hearing_notice", {**notice, "hearing_date": "2026-09-28"})  # 3 working days
+    assert hearing_alerts(engine, case.id) == [("hearing_notice_short", "hearing")]
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing_notice"]  # notify again
+    assert stops(engine, case.id) == []
+    _later(clock)
+    complete(engine, case.id, "hearing_notice", {**notice, "hearing_date": "2026-10-09"})  # exactly 7 wd
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing"]
+    assert hearing_alerts(engine, case.id) == [("hearing_notice_short", "hearing")]  # raised once
+
+
+def test_approval_hearing_chaired_by_the_reviewer_raises_alert(procedures, clock):
+    engine = procedures
+    case = _hearing_requested(engine, clock)
+    _later(clock)
+    complete(engine, case.id, "hearing_notice", {"notified_on": "2026-09-22", "hearing_date": "2026-10-12",
+                                                 "location": "县文旅局三楼听证室", "chair": "赵审查"})  # fmt: skip
+    assert ("hearing_chair_conflict", "hearing") in alerts(engine, case.id)
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing_notice"]  # another chair is named
+
+
+def test_approval_hearing_by_the_agency_is_checked_when_held(procedures, clock):
+    """Art 46 (the default): no request is awaited, the hearing stops the clock at once; the notice period and the
+    chair are checked against what the hearing record says."""
+    engine = procedures
+    case = _accepted(engine, clock, "WLJ-XK-001")
+    complete(engine, case.id, "review", {**REVIEW_OK, "special_procedure": "hearing", "reviewer": "赵审查"})
+    _later(clock)
+    complete(engine, case.id, "clock_stop_notice", HEARING_NOTICE)
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing"]
+    advance_to(engine, clock, local(date(2026, 10, 12)))
+    complete(engine, case.id, "hearing", {"notice_on": "2026-10-08", "held_on": "2026-10-12", "chair": "赵审查",
+                                          "transcript_signed": True})  # fmt: skip
+    raised = alerts(engine, case.id)
+    assert ("hearing_notice_short", "hearing") in raised and ("hearing_chair_conflict", "hearing") in raised
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["decide"]  # recorded, the case goes on
+
+
+def test_approval_hearing_not_arranged_within_20_workdays_is_escalated(procedures, clock):
+    engine = procedures
+    case = _hearing_requested(engine, clock)
+    due = workdays_after(date(2026, 9, 21), 20)
+    advance_to(engine, clock, local(due))
+    assert ("yellow", "hearing") in alerts(engine, case.id)
+    assert ("red_plus", "hearing") not in alerts(engine, case.id)
+    advance_to(engine, clock, local(due + timedelta(days=1)))
+    assert ("red_plus", "hearing") in alerts(engine, case.id)
+    assert letters(engine, case.id), "a missed statutory hearing limit raises a supervision letter (督办函)"
+    assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["hearing_notice"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from processes.tools import approval_hearing as hearing
 from processes.tools.bpmn_builder import Process
 from processes.tools.procedure_parts import case_watch, stage_timers
 
@@ -188,6 +189,7 @@ def build() -> Process:
                 "extension_requested = False",
                 "extension_approved = False",
                 "fee_charged = 0",
+                *hearing.DEFAULTS,
             ]
         ),
         doc="受理后办理环节的初始记录（在时限监控分支之后设置，案件数据快照始终为最新值）。",
@@ -287,8 +289,11 @@ def build() -> Process:
             doc=doc,
         )
         default = code == "inspection"
-        p.flow("procedure_kind", code, None if default else f"special_procedure == '{code}'", name, default=default)
-        p.flow(code, "procedure_merge")
+        entry = hearing.ENTRY if code == "hearing" else code  # the hearing: 第46条 or on request (第47条)
+        p.flow("procedure_kind", entry, None if default else f"special_procedure == '{code}'", name, default=default)
+        if code != "hearing":
+            p.flow(code, "procedure_merge")
+    hearing.hearing_on_request(p, "procedure_merge")
     p.gateway("special_merge", None, "review")
     p.flow("special_gw", "special_merge", default=True)
     p.flow("procedure_merge", "special_merge")
