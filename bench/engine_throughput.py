@@ -14,15 +14,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pg_schema import scratch_schema  # noqa: E402
 from engine.process_engine import ProcessEngine  # noqa: E402
 from engine.store import Case, Database, upgrade  # noqa: E402
 
@@ -104,21 +103,6 @@ def through_services(url: str, n: int) -> dict:
     }
 
 
-def _pg_schema(url: str) -> tuple[str, callable]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=300)
@@ -131,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs.append(("SQLite (WAL, synchronous=FULL)", through_services(f"sqlite:///{tmp}/bench.db", args.cases)))
     if args.pg:
-        url, drop = _pg_schema(args.pg)
+        url, drop = scratch_schema(args.pg)
         try:
             runs.append(("PostgreSQL", through_services(url, args.cases)))
         finally:

@@ -31,12 +31,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pg_schema import scratch_schema  # noqa: E402
 from engine.process_engine import ProcessEngine  # noqa: E402
 from engine.store import Case, Database, HumanTask, TaskCandidate, upgrade  # noqa: E402
 
@@ -54,21 +54,6 @@ DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-
-
-def _pg_schema(url: str):
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return scoped.render_as_string(hide_password=False), drop
 
 
 def dept(i: int) -> str:
@@ -216,7 +201,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     args = ap.parse_args()
 
-    url, drop = _pg_schema(args.pg)
+    url, drop = scratch_schema(args.pg)
     server = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
