@@ -105,9 +105,20 @@ class Facts:
         return "supplement" in (props.get("stage"), props.get("clock_stop"))
 
     @cached_property
-    def events(self) -> list[AuditEvent]:
-        query = select(AuditEvent).where(AuditEvent.case_id == self.case.id).order_by(AuditEvent.seq)
-        return list(self.session.scalars(query))
+    def events(self) -> list:
+        """The case's trail up to this step's event: (seq, at, action, payload) rows of the stored events, then
+        the event itself (pending in the step: read without flushing it first)."""
+        query = (
+            select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.payload)
+            .where(AuditEvent.case_id == self.case.id, AuditEvent.seq < self.event.seq)
+            .order_by(AuditEvent.seq)
+        )
+        with self.session.no_autoflush:
+            stored = list(self.session.execute(query))
+        seen = {ev.seq for ev in stored}
+        pending = sorted((o for o in self.session.new if isinstance(o, AuditEvent) and o.case_id == self.case.id
+                          and o.seq < self.event.seq and o.seq not in seen), key=lambda o: o.seq)  # fmt: skip
+        return [*stored, *pending, self.event]
 
     def completed_now(self, *stages: str) -> list[str]:
         return [e for e in self.payload.get("completed") or [] if self.stage(e) in stages]
@@ -411,12 +422,7 @@ def evaluate(engine, session, case, event, row=None, clocks=None) -> list[Superv
         return []
     raised = []
     for finding in findings(engine, session, case, event, row, clocks):
-        exists = session.scalars(
-            select(SupervisionAlert.id).where(SupervisionAlert.case_id == case.id,
-                                              SupervisionAlert.kind == finding.code,
-                                              SupervisionAlert.stage == finding.stage)
-        ).first()  # fmt: skip
-        if exists is not None:
+        if _raised_before(session, case, finding):
             continue
         rule = RULES[finding.code]
         alert = SupervisionAlert(
@@ -428,3 +434,17 @@ def evaluate(engine, session, case, event, row=None, clocks=None) -> list[Superv
         session.add(alert)
         raised.append(alert)
     return raised
+
+
+def _raised_before(session, case, finding: Finding) -> bool:
+    """Whether the case already has this alert (stored, or added earlier in this step), read without a flush."""
+    for pending in session.new:
+        if (isinstance(pending, SupervisionAlert) and pending.case_id == case.id and pending.kind == finding.code
+                and pending.stage == finding.stage):  # fmt: skip
+            return True
+    with session.no_autoflush:
+        return session.scalars(
+            select(SupervisionAlert.id).where(SupervisionAlert.case_id == case.id,
+                                              SupervisionAlert.kind == finding.code,
+                                              SupervisionAlert.stage == finding.stage)
+        ).first() is not None  # fmt: skip

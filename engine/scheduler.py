@@ -15,17 +15,20 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import notify, workflow
 from engine.errors import CaseScriptError, Conflict, GovflowError
-from engine.services.casework import NothingDue, StepContext, mark_error, run_step
-from engine.stage_clocks import StepClocks
-from engine.store import Case
+from engine.services.casework import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
+from engine.stage_clocks import EFFECTS_KEY, StepClocks
+from engine.store import Case, ClockStop, HumanTask, StageClock
+from engine.store.supervision import SupervisedCase
 
 log = logging.getLogger("govflow.scheduler")
 CHANNEL = "govflow_timers"
@@ -40,6 +43,23 @@ class WorkerRefused(GovflowError):
 
 
 # --- firing -------------------------------------------------------------------------------------------------------
+BATCH = 32  # due cases claimed and fired per transaction
+
+
+def _fire(ctx: StepContext) -> dict:
+    """The step of a due case: fire its due timers and run on to the next waits."""
+    due = ctx.case.next_timer_at
+    clocks = StepClocks.of(ctx)
+    if clocks.open_stops():
+        # While a clock stands still its due dates move day by day: judge the timers on today's dates.
+        ctx.flow.rearm_timers()
+    ctx.flow.fire_due_timers(ctx.record)
+    after = ctx.flow.next_timer_due()
+    if not ctx.trail and after is not None and after < ctx.now and not clocks.open_stops():
+        raise workflow.ScriptFailure(None, f"the timer due at {after.isoformat()} did not fire")
+    return {"due": due.isoformat() if due else None}
+
+
 def fire_next(engine, *, actor: str = "scheduler") -> str | None:
     """Claim the earliest due case no other worker holds and fire its due timers; its id, or None when none is due.
 
@@ -48,16 +68,7 @@ def fire_next(engine, *, actor: str = "scheduler") -> str | None:
 
     def apply(ctx: StepContext):
         seen.append(ctx.case.id)
-        due = ctx.case.next_timer_at
-        clocks = StepClocks.of(ctx)
-        if clocks.open_stops():
-            # While a clock stands still its due dates move day by day: judge the timers on today's dates.
-            ctx.flow.rearm_timers()
-        ctx.flow.fire_due_timers(ctx.record)
-        after = ctx.flow.next_timer_due()
-        if not ctx.trail and after is not None and after < ctx.now and not clocks.open_stops():
-            raise workflow.ScriptFailure(None, f"the timer due at {after.isoformat()} did not fire")
-        return {"due": due.isoformat() if due else None}
+        return _fire(ctx)
 
     try:
         run_step(engine, None, actor, "timers_fired", apply, due_by=engine.now())
@@ -75,6 +86,73 @@ def fire_next(engine, *, actor: str = "scheduler") -> str | None:
     return seen[0] if seen else None
 
 
+def fire_batch(engine, size: int = BATCH, *, actor: str = "scheduler") -> int | None:
+    """Claim up to `size` due cases no other worker holds (SKIP LOCKED) and fire them in one transaction.
+
+    Returns how many cases it dealt with; None when none is due. Every case step is still whole: when one fails,
+    the transaction rolls back, that case is marked `error` in a transaction of its own (1 is returned: that
+    case), and the others stay due for the next batch. A failure the steps did not raise (at commit) falls back
+    to one case per transaction, which tells the cases apart."""
+    current: list[str | None] = [None]
+    claimed = 0
+    session = engine.db.write_session()
+    try:
+        with workflow.clock_context(engine.now), session.begin():
+            query = (
+                select(Case).where(Case.status == "running", Case.next_timer_at < engine.now())
+                .order_by(Case.next_timer_at).limit(size)
+            )  # fmt: skip
+            if engine.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True)
+            cases = list(session.scalars(query))
+            if not cases:
+                return None
+            claimed = len(cases)
+            prefetched = _prefetch(session, cases)
+            for case in cases:
+                current[0] = case.id
+                step_on(engine, session, case, actor, "timers_fired", _fire, prefetched=prefetched[case.id])
+            current[0] = None
+        return claimed
+    except StepFailed as failed:
+        record_failure(engine, actor, failed)
+        return 1
+    except StaleDataError:
+        return 0  # changed under us (SQLite); due again, the next batch takes it
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave timers due (a hot loop) nor kill the worker
+        if current[0] is not None:
+            log.exception("timer of case %s could not fire", current[0])
+            mark_error(engine, current[0], actor, workflow.ScriptFailure(None, f"timer could not fire: {exc}"))
+            return 1
+        if not claimed:
+            raise
+        log.warning("a batch of %d timers failed at commit; firing them one by one", claimed, exc_info=True)
+        return sum(1 for _ in range(claimed) if fire_next(engine, actor=actor) is not None)
+    finally:
+        session.close()
+
+
+def _prefetch(session, cases: list[Case]) -> dict[str, dict]:
+    """The rows the steps of `cases` read (open tasks, stage clocks, clock stops, supervision rows), in one query
+    per table for the batch instead of one per case."""
+    ids = [case.id for case in cases]
+    tasks, clocks, stops = ({i: [] for i in ids} for _ in range(3))
+    for row in session.scalars(select(HumanTask).where(HumanTask.case_id.in_(ids), HumanTask.state == "open")):
+        tasks[row.case_id].append(row)
+    for row in session.scalars(select(StageClock).where(StageClock.case_id.in_(ids)).order_by(StageClock.id)):
+        clocks[row.case_id].append(row)
+    for row in session.scalars(select(ClockStop).where(ClockStop.case_id.in_(ids)).order_by(ClockStop.id)):
+        stops[row.case_id].append(row)
+    # Into the identity map, where the supervision hook finds them (held here: the map itself keeps weak refs).
+    query = select(SupervisedCase).where(SupervisedCase.case_id.in_(ids))
+    supervised = {row.case_id: row for row in session.scalars(query)}
+    return {
+        i: {"open_tasks": tasks[i], "supervised": supervised.get(i),
+            "effects": {EFFECTS_KEY: partial(StepClocks.prefilled, rows=clocks[i], stops=stops[i])}}
+        for i in ids
+    }  # fmt: skip
+
+
 def drain(engine, threads: int = 1, limit: int | None = None) -> int:
     """Fire due cases until none is due (or `limit` are done); `threads` claim side by side. Returns the count."""
     lock = threading.Lock()
@@ -83,12 +161,14 @@ def drain(engine, threads: int = 1, limit: int | None = None) -> int:
     def loop():
         while True:
             with lock:
-                if limit is not None and count[0] >= limit:
-                    return
-            if fire_next(engine) is None:
+                left = None if limit is None else limit - count[0]
+            if left is not None and left <= 0:
+                return
+            fired = fire_batch(engine, BATCH if left is None else min(BATCH, left))
+            if fired is None:
                 return
             with lock:
-                count[0] += 1
+                count[0] += fired
 
     if threads <= 1:
         loop()

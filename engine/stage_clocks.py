@@ -53,6 +53,14 @@ class StepClocks:
             clocks = ctx.effects[EFFECTS_KEY] = cls(ctx)
         return clocks
 
+    @classmethod
+    def prefilled(cls, ctx, rows: list[StageClock], stops: list[ClockStop]) -> StepClocks:
+        """The step's clocks from rows the caller already read (every clock and stop of the case, in id order)."""
+        clocks = cls(ctx)
+        clocks._rows, clocks._stops = list(rows), list(stops)
+        clocks._clocks = {row.stage: row for row in clocks._rows}
+        return clocks
+
     # -- loading
     @property
     def clocks(self) -> dict[str, StageClock]:

@@ -116,6 +116,28 @@ def test_a_failing_timer_expression_marks_the_case_error_with_element_and_messag
         engine.runtime.retry(case.id, actor="admin")
 
 
+def test_a_failing_case_in_a_batch_rolls_back_alone_and_the_others_fire(engine, deploy, clock):
+    """Due cases are fired in batches (one transaction): the failing case leaves nothing of its step behind and
+    is marked `error`; every other case of the batch fires once."""
+    deploy("tl_short_timer.bpmn")
+    deploy("tl_bad_timer.bpmn")
+    good = [engine.runtime.start("tl_short_timer", {"wait_for": "PT1M"}) for _ in range(3)]
+    bad = engine.runtime.start("tl_bad_timer", {"when_text": "下周二"})
+    good += [engine.runtime.start("tl_short_timer", {"wait_for": "PT1M"}) for _ in range(3)]
+    clock.advance(hours=2)
+    assert drain(engine) == 7  # six fired, one marked error
+    assert drain(engine) == 0
+    fired = _fired_per_case(engine)
+    assert fired == {case.id: 1 for case in good}
+    view = engine.runtime.describe(bad.id)
+    assert view["status"] == "error" and view["error"]["element"] == "broken_wait"
+    with engine.db.session() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.case_id == bad.id).order_by(AuditEvent.seq))
+        assert list(actions) == ["case_started", "case_error"]
+    for case in good:
+        assert [t.bpmn_id for t in engine.tasks.query(case_id=case.id)] == ["after_wait"]
+
+
 def test_a_timer_expression_failing_at_start_refuses_the_start(engine, deploy):
     deploy("tl_short_timer.bpmn")
     with pytest.raises(CaseScriptError, match="wait"):

@@ -23,10 +23,26 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import audit, workflow
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import Case, HumanTask, TaskCandidate
+from engine.store.supervision import SupervisedCase
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 # The step being run in this thread/context: diagram helpers (deadlines, alerts) reach their case through it.
 _current_step: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("govflow_step", default=None)
+
+
+class StepFailed(Exception):
+    """A script or timer of the diagram failed in a step: raised inside the step's transaction (which rolls
+    back), then recorded by `record_failure` in a transaction of its own."""
+
+    def __init__(self, case_id: str, failure: workflow.ScriptFailure):
+        super().__init__(case_id, failure.element_id, failure.message)
+        self.case_id, self.failure = case_id, failure
+
+
+def record_failure(engine, actor: str, failed: StepFailed) -> CaseScriptError:
+    """Mark the case `error` with the element and message (its own transaction); the error to raise."""
+    mark_error(engine, failed.case_id, actor, failed.failure)
+    return CaseScriptError(failed.case_id, failed.failure.element_id, failed.failure.message)
 
 
 class NothingDue(Exception):
@@ -96,27 +112,30 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None,
     session = engine.db.write_session()
     try:
         with session.begin():
+            # The case's supervision row comes with it (the step's supervision hook updates it): one round trip.
+            query = (
+                select(Case, SupervisedCase).outerjoin(SupervisedCase, SupervisedCase.case_id == Case.id)
+            )  # fmt: skip
             if due_by is not None:
-                query = select(Case).where(Case.status == "running", Case.next_timer_at < due_by)
+                query = query.where(Case.status == "running", Case.next_timer_at < due_by)
                 if case_id is not None:
                     query = query.where(Case.id == case_id)
                 query = query.order_by(Case.next_timer_at).limit(1)
                 if engine.db.is_postgresql:
-                    query = query.with_for_update(skip_locked=True)
-                case = session.scalars(query).first()
-                if case is None:
-                    raise NothingDue()
+                    query = query.with_for_update(skip_locked=True, of=Case)
+                missing = NothingDue()
             elif case_id is None:
-                query = select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
-                if engine.db.is_postgresql:
-                    query = query.with_for_update(of=Case)
-                case = session.scalars(query).first()
-                if case is None:
-                    raise NotFound(f"task {task_id} does not exist")
+                query = query.join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+                missing = NotFound(f"task {task_id} does not exist")
             else:
-                case = session.get(Case, case_id, with_for_update=engine.db.is_postgresql)
-                if case is None:
-                    raise NotFound(f"case {case_id} does not exist")
+                query = query.where(Case.id == case_id)
+                missing = NotFound(f"case {case_id} does not exist")
+            if due_by is None and engine.db.is_postgresql:
+                query = query.with_for_update(of=Case)
+            found = session.execute(query).first()
+            if found is None:
+                raise missing
+            case, session.info["supervised"] = found  # held: the identity map keeps weak references only
             yield session, case
     except StaleDataError:
         raise Conflict(f"case {case_id} was changed by someone else meanwhile; reload and try again") from None
@@ -131,31 +150,48 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
 
     `due_by` claims the case (or the earliest due case when `case_id` is None) only if its timer is due before
     then; NothingDue otherwise (the scheduler's claim)."""
-    ctx = None
     try:
         with workflow.clock_context(engine.now), locked_case(engine, case_id, task_id, due_by) as (session, case):
-            case_id = case.id
-            if case.status not in statuses:
-                raise CaseNotRunning(
-                    f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}"
-                )
-            flow = None
-            if load_flow:
-                bundle = engine.bundle(session, case.process_version_id)
-                flow = workflow.CaseWorkflow.load(bundle, case.state, case.serializer_version, engine.script_engine())
-            ctx = StepContext(engine, session, case, flow, actor, engine.now())
-            payload = apply(ctx) or {}
-            bpmn_id = payload.pop("_bpmn_id", None)
-            if flow is not None:
-                save(ctx)
-                payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
-            case.updated_at = ctx.now
-            event = audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
-            after_event(engine, session, case, event, ctx)
+            return step_on(engine, session, case, actor, action, apply, statuses=statuses, task_id=task_id,
+                           load_flow=load_flow)  # fmt: skip
+    except StepFailed as failed:
+        raise record_failure(engine, actor, failed) from None
+
+
+def step_on(engine, session: Session, case: Case, actor: str, action: str,
+            apply: Callable[[StepContext], dict | None], *, statuses: tuple[str, ...] = ("running",),
+            task_id: str | None = None, load_flow: bool = True, prefetched: dict | None = None) -> Case:  # fmt: skip
+    """One case step on a case row the caller holds locked in `session`'s open transaction (the caller commits).
+
+    `prefetched`: rows of this case the caller read for several cases at once ("open_tasks": the open task rows;
+    "effects": area key → a function of the StepContext making that area's step state). A failing script raises
+    StepFailed: the caller rolls its transaction back, then `record_failure` marks the case `error`."""
+    ctx = None
+    try:
+        if case.status not in statuses:
+            raise CaseNotRunning(
+                f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}"
+            )
+        flow = None
+        if load_flow:
+            bundle = engine.bundle(session, case.process_version_id)
+            flow = workflow.CaseWorkflow.load(bundle, case.state, case.serializer_version, engine.script_engine())
+        ctx = StepContext(engine, session, case, flow, actor, engine.now())
+        if prefetched:
+            ctx._open_tasks = prefetched.get("open_tasks")
+            for key, make in prefetched.get("effects", {}).items():
+                ctx.effects[key] = make(ctx)
+        payload = apply(ctx) or {}
+        bpmn_id = payload.pop("_bpmn_id", None)
+        if flow is not None:
+            save(ctx)
+            payload = {**payload, "completed": ctx.trail, "active": flow.active_elements()}
+        case.updated_at = ctx.now
+        event = audit.append(session, case, ctx.now, actor, action, payload, task_id=task_id, bpmn_id=bpmn_id)
+        after_event(engine, session, case, event, ctx)
         return case
     except workflow.ScriptFailure as failure:
-        mark_error(engine, case_id, actor, failure)
-        raise CaseScriptError(case_id, failure.element_id, failure.message) from None
+        raise StepFailed(case.id, failure) from None
     finally:
         if ctx is not None:
             ctx.close()
