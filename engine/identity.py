@@ -17,7 +17,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import String, cast, delete, func, null, or_, select, union_all
 
 from engine.errors import GovflowError, InvalidData, NotFound
 from engine.store.identity import LEVELS, ROLES, Absence, ApiToken, Department, LoginFailure, Membership
@@ -350,16 +350,29 @@ class IdentityService:
     def actor(self, username: str) -> Actor:
         """The user with the groups they act with now: their own plus those of the colleagues they cover."""
         with self.engine.db.session() as session:
-            user = self._user(session, self._row(session, username))
-            covers = tuple(self._covering(session, username, self.engine.now()))
-            theirs: dict[str, set[str]] = {name: set() for name in covers}
-            if covers:
-                rows = session.execute(
-                    select(Membership.username, Membership.role, Membership.department)
-                    .where(Membership.username.in_(covers))
-                )  # fmt: skip
-                for name, role, dept in rows:
-                    theirs[name].add(f"{role}@{dept}")
+            return self._actor(session, self._row(session, username))
+
+    def _actor(self, session, row: UserRow) -> Actor:
+        """The Actor of a user row: the covered colleagues, then everyone's memberships in one query."""
+        now, me = self.engine.now(), row.username
+        covered = self._active(select(Absence.username).where(Absence.backup == me), now)
+        # One round trip: the colleagues covered (no role), then the memberships of the user and of them.
+        rows = session.execute(
+            union_all(
+                covered.add_columns(cast(null(), String).label("role"), cast(null(), String).label("department")),
+                select(Membership.username, Membership.role, Membership.department)
+                .where(or_(Membership.username == me, Membership.username.in_(covered.scalar_subquery()))),
+            )
+        ).all()  # fmt: skip
+        covers = tuple(sorted({name for name, role, _ in rows if role is None}))
+        members = [(name, role, dept) for name, role, dept in rows if role is not None]
+        own = [(role, dept) for name, role, dept in members if name == row.username]
+        user = User(row.username, row.display_name, row.department, tuple(sorted({r for r, _ in own})),
+                    tuple(sorted(f"{r}@{d}" for r, d in own)))  # fmt: skip
+        theirs: dict[str, set[str]] = {name: set() for name in covers}
+        for name, role, dept in members:
+            if name in theirs:
+                theirs[name].add(f"{role}@{dept}")
         groups = set(user.groups).union(*theirs.values())
         cover_groups = tuple((name, tuple(sorted(g))) for name, g in theirs.items())
         return Actor(user, tuple(sorted(groups)), covers, cover_groups)
@@ -420,6 +433,19 @@ class IdentityService:
             if row is None or row.expires_at <= self.engine.now():
                 raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
             return self._user(session, self._row(session, row.username))
+
+    def actor_for_token(self, token: str) -> Actor:
+        """The Actor of a bearer token (as `actor(user_for_token(token).username)`, in one session)."""
+        if not token:
+            raise AuthenticationFailed("a bearer token is required")
+        with self.engine.db.session() as session:
+            found = session.execute(
+                select(ApiToken.expires_at, UserRow).join(UserRow, UserRow.username == ApiToken.username)
+                .where(ApiToken.token_hash == _token_hash(token))
+            ).first()  # fmt: skip
+            if found is None or found.expires_at <= self.engine.now():
+                raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
+            return self._actor(session, found[1])
 
     def revoke_token(self, token: str) -> None:
         with self.engine.db.session() as session, session.begin():

@@ -155,6 +155,21 @@ def test_tokens_are_stored_hashed_and_expire(engine, people, clock):
         people.user_for_token(token)
 
 
+def test_a_tokens_actor_is_its_users_actor_with_the_colleagues_covered(people, clock):
+    token = people.issue_token("reviewer.scjg")
+    assert people.actor_for_token(token) == people.actor("reviewer.scjg")
+    people.set_absent("approver.scjg", "reviewer.scjg", until=clock.now() + timedelta(days=2))
+    actor = people.actor_for_token(token)
+    assert actor == people.actor("reviewer.scjg") and actor.covers == ("approver.scjg",)
+    assert set(actor.groups) == {f"reviewer@{MARKET}", f"approver@{MARKET}"}
+    assert actor.user.roles == ("reviewer",) and actor.user.groups == (f"reviewer@{MARKET}",)
+    with pytest.raises(AuthenticationFailed, match="unknown or expired"):
+        people.actor_for_token(token + "x")
+    clock.advance(hours=12, seconds=1)
+    with pytest.raises(AuthenticationFailed, match="unknown or expired"):
+        people.actor_for_token(token)
+
+
 # -- absences (AB岗) -----------------------------------------------------------------------------------------
 def test_backup_acts_with_absent_colleagues_groups_until_the_end(people, clock):
     assert people.actor("reviewer.scjg").groups == (f"reviewer@{MARKET}",)

@@ -261,3 +261,28 @@ def test_suspend_resume_terminate_need_reason(engine, deploy):
     engine.runtime.terminate(case.id, actor="sup", reason="申请人撤回")
     assert engine.runtime.describe(case.id)["status"] == "terminated"
     assert engine.tasks.query(case_id=case.id) == []
+
+
+@pytest.mark.backend("postgresql")  # a server that drops its connections (a restart, a failover)
+def test_a_dropped_connection_fails_one_call_whole_and_the_next_reconnects(engine, deploy):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.conftest import PG_URL
+
+    deploy("approval_shape.bpmn")
+    case = engine.runtime.start("approval_shape", {"department": "market"})
+    task = _only_task(engine, case.id)
+    before = _snapshot(engine, case.id)
+    with engine.db.session() as s:
+        pid = s.scalar(text("SELECT pg_backend_pid()"))  # the pooled connection the next call checks out
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    with pytest.raises(DBAPIError) as dropped:
+        engine.tasks.complete(task.id, "li.wei", {"outcome": "accept"})
+    assert dropped.value.connection_invalidated
+    assert _snapshot(engine, case.id) == before  # nothing of the failed call was written
+    engine.tasks.complete(task.id, "li.wei", {"outcome": "accept"})  # reconnected
+    assert _only_task(engine, case.id).bpmn_id == "review"

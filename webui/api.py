@@ -43,7 +43,7 @@ def _actor():
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("send 'Authorization: Bearer <token>' (get one from POST /api/v1/token)")
         identity = _engine().identity
-        g.actor = identity.actor(identity.user_for_token(token.strip()).username)
+        g.actor = identity.actor_for_token(token.strip())
     return g.actor
 
 
@@ -182,8 +182,8 @@ def complete(task_id: str):
     if not isinstance(data, dict):
         raise InvalidData("'data' must be a JSON object of the form's fields", [("data", "not an object")])
     eng = _engine()
-    row = eng.tasks.complete(task_id, data=data, actor=actor)
-    return eng.runtime.describe(row.case_id)
+    _row, case = eng.tasks.complete(task_id, data=data, actor=actor, with_case=True)
+    return case
 
 
 # -- cases

@@ -36,6 +36,7 @@ def check_json_object(data, what: str = "data") -> dict:
 class RuntimeService:
     def __init__(self, engine):
         self.engine = engine
+        self._versions: dict[int, tuple[str, int]] = {}
 
     def start(self, process_key: str, data: dict | None = None, *, started_by: str = "system",
               version: int | None = None, receipt_prefix: str | None = None) -> Case:  # fmt: skip
@@ -146,21 +147,41 @@ class RuntimeService:
 
     def describe(self, case_id: str) -> dict:
         """The case as JSON: {id, receipt_no, process, version, status, data, tasks:[...]}."""
-        from engine.services.tasks import task_json
-
         with self.engine.db.session() as session:
-            case = session.get(Case, self.get(case_id).id)
-            pv = session.get(ProcessVersion, case.process_version_id)
+            case = session.get(Case, case_id) or session.scalars(select(Case).where(Case.receipt_no == case_id)).first()
+            if case is None:
+                raise NotFound(f"case {case_id} does not exist")
             tasks = session.scalars(
                 select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "open")
                 .order_by(HumanTask.created_at)
             ).all()  # fmt: skip
-            return {
-                "id": case.id, "receipt_no": case.receipt_no, "process": pv.key, "version": pv.version,
-                "status": case.status, "data": json_plain(case.data), "tasks": [task_json(t) for t in tasks],
-                "error": {"element": case.error_element, "message": case.error_message}
-                if case.status == "error" else None,
-                "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
-                "completed_at": case.completed_at.isoformat() if case.completed_at else None,
-                "next_timer_at": case.next_timer_at.isoformat() if case.next_timer_at else None,
-            }  # fmt: skip
+            return self.case_json(case, tasks, session)
+
+    def case_json(self, case: Case, open_tasks, session=None) -> dict:
+        """The JSON of a case and its open task rows (as `describe` gives it, from rows the caller has)."""
+        from engine.services.tasks import task_json
+
+        key, version = self._version_names(case.process_version_id, session)
+        tasks = sorted((t for t in open_tasks if t.state == "open"), key=lambda t: t.created_at)
+        return {
+            "id": case.id, "receipt_no": case.receipt_no, "process": key, "version": version,
+            "status": case.status, "data": json_plain(case.data), "tasks": [task_json(t) for t in tasks],
+            "error": {"element": case.error_element, "message": case.error_message}
+            if case.status == "error" else None,
+            "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+            "completed_at": case.completed_at.isoformat() if case.completed_at else None,
+            "next_timer_at": case.next_timer_at.isoformat() if case.next_timer_at else None,
+        }  # fmt: skip
+
+    def _version_names(self, version_id: int, session=None) -> tuple[str, int]:
+        """(process key, version number) of a process version; versions never change, so they are kept."""
+        names = self._versions.get(version_id)
+        if names is None:
+            query = select(ProcessVersion.key, ProcessVersion.version).where(ProcessVersion.id == version_id)
+            if session is not None:
+                row = session.execute(query).one()
+            else:
+                with self.engine.db.session() as own:
+                    row = own.execute(query).one()
+            names = self._versions[version_id] = (row.key, row.version)
+        return names

@@ -134,8 +134,9 @@ class TaskService:
         return inbox_query.on_behalf_of(actor, row)
 
     def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False,
-                 actor=None) -> HumanTask:  # fmt: skip
+                 actor=None, with_case: bool = False):  # fmt: skip
         changed: list[HumanTask] = []
+        steps: list[StepContext] = []
 
         def apply(ctx: StepContext):
             row = ctx.open_task(task_id)
@@ -143,11 +144,14 @@ class TaskService:
             self._check_open(row)
             result = change(ctx, row) or {}
             changed.append(row)
+            steps.append(ctx)
             if behalf:
                 result = {**result, "on_behalf_of": behalf}
             return {"_bpmn_id": row.bpmn_id, **result}
 
-        run_step(self.engine, None, user, action, apply, task_id=task_id, load_flow=load_flow)
+        case = run_step(self.engine, None, user, action, apply, task_id=task_id, load_flow=load_flow)
+        if with_case:
+            return changed[0], self.engine.runtime.case_json(case, steps[0].open_tasks())
         return changed[0]
 
     def _check_form(self, row: HumanTask, data: dict) -> None:
@@ -217,9 +221,11 @@ class TaskService:
             raise InvalidData(f"{to_user} is absent{when}; {backup} covers for them", [("to", "absent")])
 
     def complete(self, task_id: str, user=None, data: dict | None = None,
-                 groups: Iterable[str] | None = None, *, actor=None) -> HumanTask:  # fmt: skip
+                 groups: Iterable[str] | None = None, *, actor=None, with_case: bool = False):  # fmt: skip
         """Complete a task with the submitted form data; the case then runs on to its next wait. With an Actor
-        the data is validated against the task's form (422) and the opinion is recorded in the audit event."""
+        the data is validated against the task's form (422) and the opinion is recorded in the audit event.
+        Returns the task row; with `with_case`, (the task row, the case as `runtime.describe` gives it after
+        the step)."""
         user, actor = _actor_of(user, actor)
         data = check_json_object(data)
 
@@ -237,4 +243,4 @@ class TaskService:
             ctx.completed_task = (task_id, user)
             return {"data": data, "opinion": data.get("opinion")} if actor is not None else {"data": data}
 
-        return self._on_task(task_id, user, "task_completed", change, load_flow=True, actor=actor)
+        return self._on_task(task_id, user, "task_completed", change, load_flow=True, actor=actor, with_case=with_case)

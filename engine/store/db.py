@@ -41,8 +41,9 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine_options.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
-        else:
-            engine_options.setdefault("pool_pre_ping", True)
+        # PostgreSQL: no pre-ping (a round trip on every checkout, two per API request). A connection the server
+        # dropped fails its first statement; SQLAlchemy then invalidates the whole pool, the transaction rolls back
+        # whole, and the next call reconnects (the scheduler's drain retries on its own).
         self.engine: Engine = create_engine(self.url, **engine_options)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
