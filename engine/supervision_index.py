@@ -79,7 +79,10 @@ def _step_facts(session, case: Case, step) -> tuple[SupervisedCase | None, CaseC
         if step.effects.get(EFFECTS_KEY) is not None:
             row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
             return row or _ABSENT, CaseClocks.of_step(step)
-        found = session.execute(_ROW_AND_CLOCKS, {"case_id": case.id}).first()
+        # The locking query read them with the case (casework.locked_case); else one query here.
+        found = session.info.get("case_facts", {}).get(case.id)
+        if found is None:
+            found = session.execute(_ROW_AND_CLOCKS, {"case_id": case.id}).first()
         row = _pending_row(session, case) or (found[0] if found else None) or _ABSENT
         if found is not None and (found[1] or found[2]):
             return row, CaseClocks.of_step(step)  # clocks from earlier steps (or written by hand): read them

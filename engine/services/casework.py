@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, workflow
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
-from engine.store import Case, HumanTask, TaskCandidate
+from engine.store import Case, ClockStop, HumanTask, StageClock, TaskCandidate
 from engine.store.supervision import SupervisedCase
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -102,6 +102,10 @@ def current_step() -> StepContext | None:
     return ctx if ctx is not None and ctx.active and ctx.session.in_transaction() else None
 
 
+_HAS_CLOCKS = select(StageClock.id).where(StageClock.case_id == Case.id).exists().label("has_clocks")
+_HAS_STOPS = select(ClockStop.id).where(ClockStop.case_id == Case.id).exists().label("has_stops")
+
+
 @contextmanager
 def locked_case(engine, case_id: str | None, task_id: str | None = None,
                 due_by: datetime | None = None) -> Iterator[tuple[Session, Case]]:  # fmt: skip
@@ -112,10 +116,10 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None,
     session = engine.db.write_session()
     try:
         with session.begin():
-            # The case's supervision row comes with it (the step's supervision hook updates it): one round trip.
-            query = (
-                select(Case, SupervisedCase).outerjoin(SupervisedCase, SupervisedCase.case_id == Case.id)
-            )  # fmt: skip
+            # The case's supervision row and whether it has clocks come with it (the step's hooks read them).
+            query = select(Case, SupervisedCase, _HAS_CLOCKS, _HAS_STOPS).outerjoin(
+                SupervisedCase, SupervisedCase.case_id == Case.id
+            )
             if due_by is not None:
                 query = query.where(Case.status == "running", Case.next_timer_at < due_by)
                 if case_id is not None:
@@ -135,7 +139,10 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None,
             found = session.execute(query).first()
             if found is None:
                 raise missing
-            case, session.info["supervised"] = found  # held: the identity map keeps weak references only
+            case = found[0]
+            # Held here (the identity map keeps weak references only): {case id: (supervision row, has clocks,
+            # has clock stops)}.
+            session.info["case_facts"] = {case.id: tuple(found[1:])}
             yield session, case
     except StaleDataError:
         raise Conflict(f"case {case_id} was changed by someone else meanwhile; reload and try again") from None
