@@ -438,7 +438,7 @@ class IdentityService:
         """The Actor of a bearer token (as `actor(user_for_token(token).username)`, in one session)."""
         if not token:
             raise AuthenticationFailed("a bearer token is required")
-        with self.engine.db.session() as session:
+        with self.engine.db.lookup_session() as session:
             found = session.execute(
                 select(ApiToken.expires_at, UserRow).join(UserRow, UserRow.username == ApiToken.username)
                 .where(ApiToken.token_hash == _token_hash(token))

@@ -54,6 +54,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(govflow_write=True)
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
+        # PostgreSQL: statements outside a transaction, for lookups of one or two statements that write nothing
+        # (no BEGIN and ROLLBACK round trips). SQLite reads cost no round trip: the plain session does.
+        reader = self.engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgresql else self.engine
+        self.lookup_sessions = sessionmaker(reader, expire_on_commit=False)
 
     @property
     def is_postgresql(self) -> bool:
@@ -62,6 +66,10 @@ class Database:
     def session(self) -> Session:
         """A session for reading (and for writes that need no queueing)."""
         return self.sessions()
+
+    def lookup_session(self) -> Session:
+        """A session for a read of one or two statements that writes nothing and needs no common snapshot."""
+        return self.lookup_sessions()
 
     def write_session(self) -> Session:
         """A session for a case step: on SQLite it takes the write lock at BEGIN, so concurrent steps queue."""
