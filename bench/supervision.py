@@ -6,7 +6,10 @@ projection, in a schema of their own), then the case-list filters and the statis
 
 Targets (issue "Supervision console"): case-list filter p95 < 50 ms, statistics page < 200 ms. The case list is
 timed through `engine.supervision.list_cases` (one page, the capped total and the colour counts, three queries);
-the statistics page through the Flask app (figures of the quarter, the 12-month trend, two rankings, rendering).
+the statistics page through the Flask app (figures of the quarter, the 12-month trend, two rankings, rendering),
+per department (the target) and in its other groupings. The bulk load bypasses the ORM, so the statistics roll-up
+is rebuilt from the projection afterwards; alerts are generated too (open cases past their warning or due time,
+a share of the late completed cases, the older ones mostly acknowledged), since the page reports open alerts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine import statistics_rebuild  # noqa: E402
 from engine.clock import LOCAL_TZ, ManualClock  # noqa: E402
 from engine.errors import GovflowError  # noqa: E402
 from engine.process_engine import ProcessEngine  # noqa: E402
@@ -37,6 +41,16 @@ NOW = datetime(2026, 9, 18, 10, 0, tzinfo=LOCAL_TZ)
 TOWNS = [f"town-{i:02d}" for i in range(1, 11)]
 COUNTY_DEPARTMENTS = ["qx-scjg", "qx-zjj", "qx-zrzy", "qx-xf", "qx-sthj", "qx-wsjk"]
 DEPARTMENTS = COUNTY_DEPARTMENTS + TOWNS
+
+
+# The statistics page as the bench opens it: per department (the default, and the target), then other groupings.
+STATISTICS_PAGES = {
+    "statistics page": "from=2026-07-01&to=2026-09-18",
+    "statistics page, by officer": "by=officer&from=2026-07-01&to=2026-09-18",
+    "statistics page, by item": "by=item&from=2026-07-01&to=2026-09-18",
+    "statistics page, 12 months by month": "by=month&from=2025-10-01&to=2026-09-18",
+    "statistics CSV, by officer": "by=officer&from=2026-07-01&to=2026-09-18&format=csv",
+}
 
 
 def _url(pg: str) -> str:
@@ -103,10 +117,35 @@ def generate(pg: str, n: int) -> None:
                    false, NULL, (i % 5 = 0)::int, (i % 17 = 0)::int,
                    CASE WHEN status = 'completed' THEN wd END, CASE WHEN status = 'completed' THEN wd <= 10 END
             FROM gen"""))  # fmt: skip
+        _alerts(conn)
+    generated = time.perf_counter()
+    print(f"generated {n:,} cases in {generated - started:.1f} s")
+    with db.engine.begin() as conn:
+        rows = statistics_rebuild.rebuild(conn)  # the bulk load bypassed the ORM that keeps the roll-up
+    print(f"rolled up into {rows:,} day rows in {time.perf_counter() - generated:.1f} s")
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))  # the visibility map makes the covering indexes index-only
-    print(f"generated {n:,} cases in {time.perf_counter() - started:.1f} s")
     db.dispose()
+
+
+def _alerts(conn) -> None:
+    """Alerts as the time limits raise them: open cases past their warning (yellow) or due time (red), and one in
+    25 of the cases completed after their due time (red); those older than 30 days are mostly acknowledged."""
+    now = f"timestamptz '{NOW.astimezone(UTC).isoformat()}'"
+    conn.execute(text(f"""
+        INSERT INTO supervision_alerts (case_id, receipt_no, stage, kind, department, officers, due_at, raised_at)
+        SELECT id, receipt_no, 'case', CASE WHEN created_at + interval '14 days' <= {now} THEN 'red' ELSE 'yellow' END,
+               department, json_build_array(officer), created_at + interval '14 days',
+               LEAST(created_at + interval '14 days', created_at + interval '10 days' + (r * interval '4 days'))
+        FROM gen WHERE status = 'running' AND created_at + interval '10 days' <= {now}
+        UNION ALL
+        SELECT id, receipt_no, 'case', 'red', department, json_build_array(officer), created_at + interval '14 days',
+               created_at + interval '14 days'
+        FROM gen WHERE status = 'completed' AND wd > 14 AND i % 25 = 0"""))  # fmt: skip
+    conn.execute(text(f"""
+        INSERT INTO alert_actions (alert_id, kind, note, acted_by, acted_at)
+        SELECT id, 'acknowledge', '已核实', 'bench', raised_at + interval '1 day' FROM supervision_alerts
+        WHERE raised_at < {now} - interval '30 days' AND id % 4 <> 0"""))  # fmt: skip
 
 
 def _p95(samples: list[float]) -> float:
@@ -154,15 +193,17 @@ def measure(pg: str, runs: int) -> dict:
                               "INSTANCE_DIR": str(ROOT / "var")})  # fmt: skip
     client = app.test_client()
     client.post("/login", data={"username": "bench.county", "password": "bench-password"})
-    stats_samples = []
-    for _ in range(max(5, runs // 4)):
-        t0 = time.perf_counter()
-        response = client.get("/supervision/statistics?from=2026-07-01&to=2026-09-18")
-        stats_samples.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, response.status_code
-    body = response.get_data(as_text=True)
-    results["statistics page"] = (_p95(stats_samples), statistics.median(stats_samples))
-    results["_rows"] = len(re.findall(r"<tr data-key=", body))
+    for name, query in STATISTICS_PAGES.items():
+        client.get(f"/supervision/statistics?{query}")  # warm the plans
+        samples = []
+        for _ in range(max(5, runs // 4)):
+            t0 = time.perf_counter()
+            response = client.get(f"/supervision/statistics?{query}")
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, response.status_code
+        results[name] = (_p95(samples), statistics.median(samples))
+        if name == "statistics page":
+            results["_rows"] = len(re.findall(r"<tr data-key=", response.get_data(as_text=True)))
     engine.close()
     return results
 
@@ -178,13 +219,14 @@ def main() -> None:
         generate(args.pg, args.cases)
     results = measure(args.pg, args.runs)
     print(f"statistics rows: {results.pop('_rows')}")
-    print(f"{'query':<34} {'p95 ms':>8} {'median ms':>10}")
+    print(f"{'query':<38} {'p95 ms':>8} {'median ms':>10}")
     for name, (p95, median) in results.items():
-        print(f"{name:<34} {p95:8.1f} {median:10.1f}")
+        print(f"{name:<38} {p95:8.1f} {median:10.1f}")
     filters_ok = results["all filters"][0] < 50
     stats_ok = results["statistics page"][0] < 200
-    print(f"case-list filter p95 < 50 ms: {'yes' if filters_ok else 'NO'}; statistics page < 200 ms: "
-          f"{'yes' if stats_ok else 'NO'}")  # fmt: skip
+    others = max(p95 for name, (p95, _median) in results.items() if name.startswith("statistics") and "," in name)
+    print(f"case-list filter p95 < 50 ms: {'yes' if filters_ok else 'NO'}; statistics page p95 < 200 ms: "
+          f"{'yes' if stats_ok else 'NO'} (other groupings: p95 up to {others:.0f} ms)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ The cohort is the cases received (created) in the window. Of them: completed, co
 from receipt to completion (working days by the statutory calendar, clock-stop days excluded — computed once,
 at completion, in the supervision projection), open alerts, clock-stop days and extensions.
 The 90th percentile is the nearest-rank one (the smallest value with at least 90 % of the cases at or below it).
+
+The figures are read from the daily roll-up (engine/statistics_rollup.py: per local day of receipt and department,
+or department, item and officer, with a histogram of working days), so a window costs its days × groups, not its
+cases.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import csv
 import io
 import math
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
+from sqlalchemy import func, select
 
-from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
-from engine.store.supervision import SupervisedCase
+from engine.statistics_rollup import COUNTS, DEPARTMENT, FULL
+from engine.store.supervision import DailyFigures, DailyWorkingDays
 from engine.supervision import Scope
 
 GROUPINGS = ("department", "item", "officer", "month", "quarter")
@@ -44,149 +48,102 @@ class Figures:
         return asdict(self)
 
 
-def _window(start: date, end: date) -> tuple[datetime, datetime]:
+def _check_window(start: date, end: date) -> None:
     if end < start:
         raise InvalidData(f"the window ends ({end}) before it starts ({start})", [("to", "before from")])
-    return datetime.combine(start, time.min, LOCAL_TZ), datetime.combine(end + timedelta(days=1), time.min, LOCAL_TZ)
 
 
-def _month_key(engine):
-    """SQL for the local month (YYYY-MM) a case was received in."""
-    column = SupervisedCase.created_at
-    if engine.db.is_postgresql:
-        # Grouped by the truncated instant (cheap per row); formatted as YYYY-MM after grouping (_name).
-        return func.date_trunc("month", func.timezone(str(LOCAL_TZ), column))
-    offset = datetime(2026, 1, 1, tzinfo=LOCAL_TZ).utcoffset()
-    hours = int(offset.total_seconds() // 3600)
-    return func.strftime("%Y-%m", func.datetime(column, f"{hours:+d} hours"))
+def _in_window(table, scope: Scope, by: str, start: date, end: date) -> list:
+    """Roll-up rows (DailyFigures or DailyWorkingDays) of the days from `start` to `end`, within the scope, at the
+    grain a grouping reads: per department (a few rows a day), or per department, item and officer."""
+    grain = FULL if by in ("item", "officer") else DEPARTMENT
+    cond = [table.grain == grain, table.day >= start, table.day <= end]
+    if scope.departments is not None:
+        cond.append(table.department.in_(sorted(scope.departments)))
+    return cond
 
 
-def _group_column(engine, by: str):
-    if by == "department":
-        return SupervisedCase.department
-    if by == "item":
-        return SupervisedCase.item_code
-    if by == "officer":
-        return SupervisedCase.officer
-    return _month_key(engine)  # month, and quarter folded from months below
+def _group_column(table, by: str):
+    """The roll-up column a grouping reads: months and quarters are folded from days (_group_name)."""
+    return getattr(table, {"department": "department", "item": "item_code", "officer": "officer"}.get(by, "day"))
 
 
-def _name(key) -> str:
-    """A group key as text: month keys come back as a timestamp from PostgreSQL."""
-    if key is None:
-        return "-"
-    return key.strftime("%Y-%m") if isinstance(key, datetime) else str(key)
+def _group_name(by: str, key) -> str:
+    """The name of a group: the code (``-`` for none), else the month (YYYY-MM) or quarter (YYYY-Qn) of a day."""
+    if by == "month":
+        return key.strftime("%Y-%m")
+    if by == "quarter":
+        return f"{key.year}-Q{(key.month - 1) // 3 + 1}"
+    return key or "-"
 
 
-def _quarter(month: str) -> str:
-    year, m = month.split("-")
-    return f"{year}-Q{(int(m) - 1) // 3 + 1}"
-
-
-def _p90(values: list[int]) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
-def _open_alerts(engine, session, key, cond) -> dict[str, int]:
-    """Open alerts of the cohort's cases per group (none when the time-limits area is not installed)."""
-    try:
-        from engine.store.time_limits import SupervisionAlert
-    except ImportError:
-        return {}
-    from engine.alerts_board import open_alert_condition
-
-    query = (
-        select(key, func.count(SupervisionAlert.id))
-        .join(SupervisionAlert, SupervisionAlert.case_id == SupervisedCase.case_id)
-        .where(*cond, open_alert_condition())
-        .group_by(key)
-    )
-    return {_name(k): int(n) for k, n in session.execute(query)}
+def _p90(counts: dict[int, int]) -> int | None:
+    """The nearest-rank 90th percentile of a histogram {working days: cases}."""
+    rank = math.ceil(0.9 * sum(counts.values()))
+    seen = 0
+    for days in sorted(counts):
+        seen += counts[days]
+        if seen >= rank > 0:
+            return days
+    return None
 
 
 def figures(engine, scope: Scope, by: str, start: date, end: date) -> list[Figures]:
     """Figures per group for cases received from `start` to `end` (inclusive local days), largest groups first."""
+    return _figures(engine, scope, by, start, end)
+
+
+def _figures(engine, scope: Scope, by: str, start: date, end: date, *, detail: bool = True) -> list[Figures]:
+    """`detail`: also the 90th percentile (a ranking does not need it)."""
     if by not in GROUPINGS:
         raise InvalidData(f"by: '{by}' is not one of {', '.join(GROUPINGS)}", [("by", "unknown")])
-    lo, hi = _window(start, end)
-    t = SupervisedCase
-    cond = [t.created_at >= lo, t.created_at < hi]
-    if scope.departments is not None:
-        cond.append(t.department.in_(sorted(scope.departments)))
-    key = _group_column(engine, by).label("key")
-    done = t.status == "completed"
-    columns = [
-        key, func.count(), func.sum(case((done, 1), else_=0)),
-        func.sum(case((and_(done, t.on_time.is_(True)), 1), else_=0)),
-        func.avg(case((done, t.working_days), else_=None)),
-        func.sum(t.clock_stop_days), func.sum(t.extensions),
-    ]  # fmt: skip
-    if engine.db.is_postgresql:
-        p90 = func.percentile_disc(0.9).within_group(t.working_days).filter(done)
-        columns.append(cast(p90, Integer))
-    else:
-        columns.append(literal_column("NULL"))
+    _check_window(start, end)
+    d, h = DailyFigures, DailyWorkingDays
+    key = _group_column(d, by)
+    sums = [func.sum(getattr(d, c)) for c in COUNTS]
     with engine.db.session() as session:
-        rows = session.execute(select(*columns).where(*cond).group_by(key)).all()
-        spread: dict[str, list[int]] = {}
-        if not engine.db.is_postgresql:
-            query = select(key, t.working_days).where(*cond, done, t.working_days.is_not(None))
-            for k, days in session.execute(query):
-                spread.setdefault(_name(k), []).append(int(days))
-        alerts = _open_alerts(engine, session, key, cond)
-    result: dict[str, Figures] = {}
-    for k, received, completed, on_time, avg, stops, extensions, p90 in rows:
-        name = _name(k)
-        group = _quarter(name) if by == "quarter" and name != "-" else name
-        fig = result.setdefault(group, Figures(group))
-        # Quarters fold months: the average is re-weighted by completed cases, the p90 taken over all values.
-        total_days = (fig.avg_working_days or 0) * fig.completed + float(avg or 0) * int(completed or 0)
-        fig.received += int(received)
-        fig.completed += int(completed or 0)
-        fig.on_time += int(on_time or 0)
-        fig.avg_working_days = total_days / fig.completed if fig.completed else None
-        fig.clock_stop_days += int(stops or 0)
-        fig.extensions += int(extensions or 0)
-        fig.open_alerts += alerts.get(name, 0)
-        if p90 is not None and by != "quarter":
-            fig.p90_working_days = int(p90)
-    if by == "quarter" and engine.db.is_postgresql:
-        with engine.db.session() as session:
-            query = select(key, t.working_days).where(*cond, done, t.working_days.is_not(None))
-            for k, days in session.execute(query):
-                spread.setdefault(_name(k), []).append(int(days))
-    if spread:
-        merged: dict[str, list[int]] = {}
-        for k, values in spread.items():
-            merged.setdefault(_quarter(k) if by == "quarter" else k, []).extend(values)
-        for k, values in merged.items():
-            if k in result:
-                result[k].p90_working_days = _p90(values)
-    for fig in result.values():
-        fig.completion_rate = round(fig.completed / fig.received, 4) if fig.received else None
-        fig.on_time_rate = round(fig.on_time / fig.completed, 4) if fig.completed else None
-        if fig.avg_working_days is not None:
-            fig.avg_working_days = round(fig.avg_working_days, 2)
-    order = sorted(result.values(), key=lambda f: f.key) if by in ("month", "quarter") else sorted(
-        result.values(), key=lambda f: (-f.received, f.key))  # fmt: skip
-    return order
+        rows = session.execute(select(key, *sums).where(*_in_window(d, scope, by, start, end)).group_by(key)).all()
+        spread: dict[str, dict[int, int]] = {}
+        if detail:
+            hkey = _group_column(h, by)
+            query = select(hkey, h.working_days, func.sum(h.cases)).where(*_in_window(h, scope, by, start, end))
+            for k, days, n in session.execute(query.group_by(hkey, h.working_days)):
+                counts = spread.setdefault(_group_name(by, k), {})
+                counts[days] = counts.get(days, 0) + int(n)
+    totals: dict[str, list[int]] = {}
+    for k, *values in rows:
+        total = totals.setdefault(_group_name(by, k), [0] * len(COUNTS))
+        for i, value in enumerate(values):
+            total[i] += int(value or 0)
+    result = []
+    for name, (received, completed, on_time, timed, days, stops, extensions, alerts) in totals.items():
+        if not received:
+            continue
+        result.append(Figures(
+            name, received, completed, on_time,
+            completion_rate=round(completed / received, 4),
+            on_time_rate=round(on_time / completed, 4) if completed else None,
+            avg_working_days=round(days / timed, 2) if timed else None,
+            p90_working_days=_p90(spread.get(name, {})),
+            open_alerts=alerts, clock_stop_days=stops, extensions=extensions,
+        ))  # fmt: skip
+    if by in ("month", "quarter"):
+        return sorted(result, key=lambda f: f.key)
+    return sorted(result, key=lambda f: (-f.received, f.key))
 
 
 def monthly_volume(engine, scope: Scope, start: date, end: date) -> list[tuple[str, int, int]]:
     """(month, received, completed) for the trend chart: two counts per month, nothing else."""
-    lo, hi = _window(start, end)
-    t = SupervisedCase
-    cond = [t.created_at >= lo, t.created_at < hi]
-    if scope.departments is not None:
-        cond.append(t.department.in_(sorted(scope.departments)))
-    key = _month_key(engine).label("key")
-    query = select(key, func.count(), func.sum(case((t.status == "completed", 1), else_=0))).where(*cond).group_by(key)
+    _check_window(start, end)
+    d = DailyFigures
+    query = select(d.day, func.sum(d.received), func.sum(d.completed)).where(*_in_window(d, scope, "month", start, end))
+    months: dict[str, list[int]] = {}
     with engine.db.session() as session:
-        rows = session.execute(query).all()
-    return sorted((_name(k), int(n), int(done or 0)) for k, n, done in rows)
+        for day, received, completed in session.execute(query.group_by(d.day)):
+            month = months.setdefault(_group_name("month", day), [0, 0])
+            month[0] += int(received or 0)
+            month[1] += int(completed or 0)
+    return sorted((m, n, done) for m, (n, done) in months.items() if n)
 
 
 def quarter_window(year: int, quarter: int) -> tuple[date, date]:
@@ -201,11 +158,13 @@ def quarter_window(year: int, quarter: int) -> tuple[date, date]:
 def ranking(engine, scope: Scope, by: str, year: int, quarter: int, *, minimum: int = 1) -> list[Figures]:
     """The quarter's ranking of windows (by='department') or officers (by='officer') — 优秀服务窗口 / 服务标兵:
     on-time rate, then completion rate, then fewer working days, then more cases. Groups with fewer than
-    `minimum` completed cases are left out (a rate over one case says little)."""
+    `minimum` completed cases are left out (a rate over one case says little). The ranked figures leave out the
+    90th percentile, which does not rank."""
     if by not in ("department", "officer"):
         raise InvalidData("a ranking is by department (windows) or officer", [("by", "unknown")])
     start, end = quarter_window(year, quarter)
-    rows = [f for f in figures(engine, scope, by, start, end) if f.completed >= minimum and f.key != "-"]
+    grouped = _figures(engine, scope, by, start, end, detail=False)
+    rows = [f for f in grouped if f.completed >= minimum and f.key != "-"]
     return sorted(
         rows,
         key=lambda f: (-(f.on_time_rate or 0), -(f.completion_rate or 0), f.avg_working_days or 0, -f.received),

@@ -214,4 +214,7 @@ def rebuild(engine) -> int:
             last = next((e for e in events if isinstance(e.payload, dict) and "active" in e.payload), None)
             refresh(engine, session, case, last)
             count += 1
+        from engine import statistics_rebuild
+
+        statistics_rebuild.rebuild(session)  # the statistics roll-up, recomputed from the rows just refreshed
     return count

@@ -3,14 +3,15 @@
 `supervision_cases` holds one row per case with the fields supervisors filter, sort and count on, copied out of
 the case's JSON data and its deadlines at every step, so that a case list over a million cases is an indexed
 query instead of a scan of JSON. `accountability_records` are the 过错责任追究 decisions against an officer or a
-window.
+window. `statistics_daily` and `statistics_daily_working_days` roll the projection up per day of receipt for the
+statistics page; engine/statistics_rollup.py keeps them in step with the projection and the alerts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, Engine, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base
@@ -51,18 +52,20 @@ class SupervisedCase(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     receipt_no: Mapped[str] = mapped_column(String(64), unique=True)
     process_key: Mapped[str] = mapped_column(String(200))
-    item_code: Mapped[str | None] = mapped_column(String(64))
+    # The columns the statistics roll-up counts keep their old value at a change (active_history), so that the
+    # roll-up can take the old contribution off even when the row was expired before the change.
+    item_code: Mapped[str | None] = mapped_column(String(64), active_history=True)
     item_name: Mapped[str | None] = mapped_column(String(200))
-    department: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64), active_history=True)
     applicant_name: Mapped[str | None] = mapped_column(String(200))
     # The window officer who received the application (who started the case).
-    officer: Mapped[str | None] = mapped_column(String(100))
+    officer: Mapped[str | None] = mapped_column(String(100), active_history=True)
     # Where the case stands: the stage code of its active activities (else their BPMN ids), comma-separated.
     stage: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), active_history=True)
     is_open: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(active_history=True)
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     # The case's deadlines as of its last step: when yellow starts, the promised and the statutory due instants.
@@ -72,11 +75,49 @@ class SupervisedCase(Base):
     # While every clock is stopped the colour is frozen at the colour it had when the clock stopped.
     clock_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     stopped_colour: Mapped[str | None] = mapped_column(String(10))
-    clock_stop_days: Mapped[int] = mapped_column(Integer, default=0)
-    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    clock_stop_days: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
+    extensions: Mapped[int] = mapped_column(Integer, default=0, active_history=True)
     # Set on completion: working days from receipt to completion less stopped days, and whether within the limit.
-    working_days: Mapped[int | None] = mapped_column(Integer)
-    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    working_days: Mapped[int | None] = mapped_column(Integer, active_history=True)
+    on_time: Mapped[bool | None] = mapped_column(Boolean, active_history=True)
+
+
+class DailyFigures(Base):
+    """The statistics roll-up: the supervision rows received on one local day, counted and summed as the statistics
+    report them, at two grains: `full` (per department, item and window officer) and `department` (item and officer
+    ''). '' also stands for a case without a department, item or officer (key columns cannot be NULL). A row whose
+    cases all moved away is deleted."""
+
+    __tablename__ = "statistics_daily"
+
+    grain: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)  # completed within the promised limit
+    timed: Mapped[int] = mapped_column(Integer)  # completed with their working days known
+    working_days: Mapped[int] = mapped_column(Integer)  # the sum of those working days
+    clock_stop_days: Mapped[int] = mapped_column(Integer)
+    extensions: Mapped[int] = mapped_column(Integer)
+    open_alerts: Mapped[int] = mapped_column(Integer)  # alerts of these cases not acknowledged
+
+
+class DailyWorkingDays(Base):
+    """The histogram beside `statistics_daily`: how many completed cases of its row took so many working days
+    (keeps the 90th percentile exact). A count that falls to 0 is deleted."""
+
+    __tablename__ = "statistics_daily_working_days"
+
+    grain: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    working_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
 
 
 class AccountabilityRecord(Base):
@@ -113,3 +154,38 @@ class AlertAction(Base):
     reply_due_at: Mapped[datetime | None]
     acted_by: Mapped[str] = mapped_column(String(100))
     acted_at: Mapped[datetime]
+
+
+def _roll_up(follow: str, kind: str):
+    def listener(_mapper, connection, target) -> None:
+        from engine import statistics_rollup
+
+        getattr(statistics_rollup, follow)(kind, connection, target)
+
+    return listener
+
+
+def _transaction(name: str):
+    def listener(connection, *args) -> None:
+        from engine import statistics_rollup
+
+        getattr(statistics_rollup, name)(connection, *args)
+
+    return listener
+
+
+# The statistics roll-up follows every write of a supervision row, an alert or an action on an alert (noted at each
+# flush) and is written at commit, in the same transaction (as an index follows its table).
+for _kind in ("after_insert", "after_update", "before_delete", "after_delete"):
+    event.listen(SupervisedCase, _kind, _roll_up("follow", _kind))
+for _kind in ("after_insert", "after_delete"):
+    event.listen(AlertAction, _kind, _roll_up("follow_action", _kind))
+try:
+    from engine.store.time_limits import SupervisionAlert
+except ImportError:  # the time-limits area is not installed: no alerts
+    pass
+else:
+    for _kind in ("after_insert", "after_delete"):
+        event.listen(SupervisionAlert, _kind, _roll_up("follow_alert", _kind))
+for _name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
+    event.listen(Engine, _name, _transaction(f"on_{_name}"))
