@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, case, func, literal, select, union_all, update
 
-from engine.store import Notification
+from engine.errors import NotFound
+from engine.identity import IdentityService
+from engine.store import Case, Notification, SupervisionAlert
+from engine.store.identity import Absence, Membership
 
 CHANNELS = ("in_app", "email", "sms")
 MAX_ATTEMPTS = 5
@@ -211,3 +214,104 @@ def mark_read(engine, notification_id: int) -> None:
         row = session.get(Notification, notification_id)
         if row is not None and row.read_at is None:
             row.read_at = engine.now()
+
+
+# -- one user's in-app notifications (the web's 我的通知)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    case_id: str | None
+    receipt_no: str | None
+    alert_kind: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    entries: list[InboxEntry]
+    total: int  # of the list shown (all, or the unread ones)
+    unread: int
+    page: int
+    pages: int
+    newest: int | None  # the id of the newest of them all: "mark all read" marks up to it, not what came after
+
+
+def addressed_to(username: str, now: datetime):
+    """The condition for the in-app notifications of `username`: addressed to them by name, or to a candidate
+    group they act with now — their own groups and, as an AB backup, those of the absent colleagues they cover
+    (as identity.actor computes them) and what was addressed to those colleagues by name. In SQL, so that counting them is a single statement."""
+    group = Membership.role + "@" + Membership.department
+    # The identity service's rule for an absence in force, so both agree on who covers whom.
+    covering = IdentityService._active(select(group).join(Absence, Absence.username == Membership.username)
+                                       .where(Absence.backup == username), now)  # fmt: skip
+    # One IN list of three indexed parts (the name, the own groups, the covered colleagues' groups), not "= name OR
+    # IN (groups)": PostgreSQL then expects a handful of recipients and both databases read only their entries of
+    # ix_notifications_inbox instead of every in-app notification.
+    # A backup also reads what was addressed by name to the colleague they cover (AB岗: B acts for A).
+    covered = IdentityService._active(select(Absence.username).where(Absence.backup == username), now)
+    recipients = union_all(select(literal(username, String)), select(group).where(Membership.username == username),
+                           covering, covered)  # fmt: skip
+    return and_(Notification.channel == "in_app", Notification.recipient.in_(recipients))
+
+
+def unread_count(engine, username: str) -> int:
+    """How many in-app notifications of the user are unread (one COUNT statement)."""
+    query = select(func.count()).where(addressed_to(username, engine.now()), Notification.read_at.is_(None))
+    with engine.db.lookup_session() as session:
+        return session.scalar(query)
+
+
+def inbox_page(engine, username: str, page: int = 1, per_page: int = 20, *, unread_only: bool = False) -> InboxPage:
+    """One page of the user's in-app notifications, newest first, with the receipt number of their case and the
+    kind of the alert they report; a page past the last is the last."""
+    mine = addressed_to(username, engine.now())
+    unread = func.coalesce(func.sum(case((Notification.read_at.is_(None), 1), else_=0)), 0)
+    counts = select(func.count(), unread, func.max(Notification.id)).where(mine)
+    query = (
+        select(Notification, Case.receipt_no, SupervisionAlert.kind)
+        .outerjoin(Case, Case.id == Notification.case_id)
+        .outerjoin(SupervisionAlert, SupervisionAlert.id == Notification.alert_id)
+        .where(mine)
+    )
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    with engine.db.session() as session:
+        everything, unread, newest = session.execute(counts).one()
+        total = unread if unread_only else everything
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        rows = session.execute(query.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page))
+        entries = [
+            InboxEntry(n.id, n.recipient, n.subject, n.body, n.case_id, receipt_no, kind, n.created_at, n.read_at)
+            for n, receipt_no, kind in rows
+        ]
+    return InboxPage(entries, total, unread, page, pages, newest)
+
+
+def mark_read_by(engine, username: str, notification_id: int) -> None:
+    """Mark one of the user's in-app notifications read; NotFound when it is not theirs (nor exists)."""
+    now = engine.now()
+    with engine.db.write_session() as session, session.begin():
+        row = session.scalars(select(Notification).where(Notification.id == notification_id,
+                                                         addressed_to(username, now))).first()  # fmt: skip
+        if row is None:
+            raise NotFound(f"notification {notification_id} does not exist")
+        if row.read_at is None:
+            row.read_at = now
+
+
+def mark_all_read_by(engine, username: str, up_to: int | None = None) -> int:
+    """Mark the user's unread in-app notifications read (those up to id `up_to`: the ones the page showed);
+    returns how many."""
+    now = engine.now()
+    query = update(Notification).where(addressed_to(username, now), Notification.read_at.is_(None))
+    if up_to is not None:
+        query = query.where(Notification.id <= up_to)
+    with engine.db.write_session() as session, session.begin():
+        return session.execute(query.values(read_at=now).execution_options(synchronize_session=False)).rowcount

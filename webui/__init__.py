@@ -99,9 +99,10 @@ def _register_blueprints(app: Flask) -> None:
     from webui.accept import bp as accept_bp
     from webui.auth import bp as auth_bp
     from webui.inbox import bp as inbox_bp
+    from webui.notifications import bp as notifications_bp
     from webui.tasks import bp as tasks_bp
 
-    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp):
+    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp):
         app.register_blueprint(bp)
     from webui.supervision import register as register_supervision  # the supervision console (issue #6)
 

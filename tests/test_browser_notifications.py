@@ -1,0 +1,61 @@
+"""Browser test of 我的通知: Debian's chromium driven by Playwright. A reviewer named by escalation alerts sees the
+unread count beside the nav link, opens the page, marks one read, switches to English. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT
+from tests.test_web_notifications import escalate
+from tests.web_helpers import PASSWORD
+
+pytest_plugins = ["tests.web_fixtures"]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_reviewer_reads_the_warnings_addressed_to_him_and_his_post(site, clock, live_server):
+    held, _offered, review = escalate(site, clock)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1360, "height": 900}).new_page()
+        page.goto(f"{live_server}/login")
+        page.fill("#username", "wang.rev")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/inbox")
+        assert page.inner_text("#nav-unread") == "6"
+        page.click("nav.main-nav >> text=我的通知")
+        page.wait_for_url(f"{live_server}/notifications")
+        assert page.locator("tr.unread").count() == 6
+        assert page.get_attribute(f"a:text-is('{held.receipt_no}') >> nth=0", "href") == f"/tasks/{review.id}"
+        page.screenshot(path=str(ARTIFACTS / "notifications.png"), full_page=True)
+        page.locator("tr.unread >> nth=0 >> button:text-is('标为已读')").click()
+        page.wait_for_load_state()
+        assert page.inner_text("#nav-unread") == "5" and page.locator("tr.read").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "notifications-one-read.png"), full_page=True)
+        page.click("button:text-is('English')")
+        page.wait_for_selector("h1:text-is('My notifications')")
+        page.screenshot(path=str(ARTIFACTS / "notifications-en.png"), full_page=True)
+        browser.close()
