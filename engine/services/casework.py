@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, workflow
+from engine import audit, inbox_projection, workflow
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import Case, ClockStop, HumanTask, StageClock, TaskCandidate
 from engine.store.supervision import SupervisedCase
@@ -250,6 +250,7 @@ def sync_tasks(ctx: StepContext) -> None:
         if task_id not in open_ids:
             _open_task(ctx, task, elements.get(task.bpmn_id, {}))
     _follow_stage_dues(ctx, ready, elements)
+    inbox_projection.follow(ctx.case, ctx.open_tasks())  # item, applicant, sole group: what the inbox reads
 
 
 def _follow_stage_dues(ctx: StepContext, ready: dict, elements: dict) -> None:

@@ -1,20 +1,24 @@
 """The inbox query: an actor's own tasks plus the unclaimed tasks of their groups, filtered, sorted by due,
 paged, with counts per colour. Scoping comes from the candidate groups only: a user never sees a task that is
-neither assigned to them (or to a colleague they cover) nor offered to one of their groups."""
+neither assigned to them (or to a colleague they cover) nor offered to one of their groups. Filters, sort and
+counts read the task rows and their inbox projection (engine.inbox_projection) only; the cases are read by key
+for the rows of the page."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import any_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select, union_all
 
 from engine.calendar import WorkdayCalendar
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
+from engine.inbox_projection import SEARCH_SEPARATOR
 from engine.store import Case, HumanTask, TaskCandidate
 
 COLOURS = ("green", "yellow", "red", "red_plus", "none")
@@ -91,7 +95,9 @@ def _end_of(day: date) -> datetime:
 
 
 def _thresholds(cal: WorkdayCalendar, now: datetime) -> tuple[datetime, datetime]:
-    """(yellow until, red_plus through): due instants at or before these are yellow / red+ (when overdue)."""
+    """(yellow until, red_plus through): due instants at or before these are yellow / red+ (when overdue). The
+    red+ limit is the end of a day before today and the yellow limit the end of a working day after today, so
+    red_plus_through < now < yellow_until."""
     today = now.astimezone(LOCAL_TZ).date()
     yellow_until = _end_of(cal.add_workdays(today, YELLOW_WORKDAYS).day)
     day, counted = today, 0
@@ -101,8 +107,9 @@ def _thresholds(cal: WorkdayCalendar, now: datetime) -> tuple[datetime, datetime
     return yellow_until, _end_of(day)
 
 
-def colour_expression(due, now: datetime, yellow_until: datetime, red_plus_through: datetime):
-    """SQL for the colour of a due-instant column: none, red_plus, red, yellow or green."""
+def colour_expression(due, now, yellow_until, red_plus_through):
+    """SQL for the colour of a due-instant column: none, red_plus, red, yellow or green (the thresholds are
+    instants or bound parameters)."""
     return case(
         (due.is_(None), literal("none")),
         (due <= red_plus_through, literal("red_plus")),
@@ -112,9 +119,54 @@ def colour_expression(due, now: datetime, yellow_until: datetime, red_plus_throu
     )
 
 
+def colour_condition(due, colours, now, yellow_until, red_plus_through):
+    """SQL true when `colour_expression` gives one of `colours`, as ranges of the due instant (an index on the
+    due instant reads a single colour as one range)."""
+    later = (due > red_plus_through, due >= now, due > yellow_until)
+    ranges = {
+        "none": (due.is_(None),),
+        "red_plus": (due <= red_plus_through,),
+        "red": (later[0], due < now),
+        "yellow": (*later[:2], due <= yellow_until),
+        "green": later,
+    }
+    return or_(*(and_(*ranges[c]) for c in dict.fromkeys(colours)))
+
+
+# The thresholds of a query as bound parameters, so that the colour expressions are built once.
+_AT = tuple(bindparam(name, type_=HumanTask.__table__.c.due_at.type)
+            for name in ("inbox_now", "inbox_yellow_until", "inbox_red_plus_through"))  # fmt: skip
+# Cumulative counts (due by the red+ limit, before now, by the yellow limit, with a due instant, all), from which
+# `inbox` takes the colours: fewer comparisons per row than one condition per colour.
+_TALLY = (
+    func.count().filter(HumanTask.due_at <= _AT[2]),
+    func.count().filter(HumanTask.due_at < _AT[0]),
+    func.count().filter(HumanTask.due_at <= _AT[1]),
+    func.count(HumanTask.due_at),
+    func.count(),
+)
+# What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
+_ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
+        HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
+        HumanTask.due_at, HumanTask.item_code, HumanTask.item_name, HumanTask.department,
+        HumanTask.applicant_name)  # fmt: skip
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the inbox statements of a request look like; the values go in bound parameters, so that a statement
+    is built (and its SQLAlchemy cache key computed) once per shape, not per request."""
+
+    owners: bool  # a part for the tasks assigned to the actor or a covered colleague
+    sole_groups: int  # one part per group of the actor, for its tasks offered to it alone
+    unclaimed: bool  # a part for the unclaimed tasks offered otherwise (several groups, by name)
+    groups: bool  # that part looks for the actor's groups too
+    filters: tuple[str, ...]  # the task filters given: stage, item, text, department
 
 
 def _department_groups(engine, actor, code: str) -> tuple[list[str], list[str]]:
@@ -126,59 +178,116 @@ def _department_groups(engine, actor, code: str) -> tuple[list[str], list[str]]:
     return mine, [f"{role}@{d}" for role in ROLES for d in sorted(scope)]
 
 
-def _ids_among(engine, sub):
-    """`human_tasks.id IN (sub)`; on PostgreSQL `= ANY(ARRAY(sub))`, which makes the planner probe the primary
-    key for those ids instead of hashing every open task (it misjudges that join otherwise)."""
-    if engine.db.is_postgresql:
-        return HumanTask.id == any_(func.array(sub.scalar_subquery()))
-    return HumanTask.id.in_(sub)
-
-
-def _visible(engine, actor, filters: Mapping):
-    """The open tasks the actor may see, narrowed by the task-level filters: a UNION ALL of disjoint parts
-    (assigned to them or a covered colleague; unclaimed and offered to their groups; unclaimed and offered to
-    them by name) with the columns the inbox sorts and colours by. None when nothing can match."""
+def _scope(engine, actor, filters: Mapping) -> tuple[_Shape, dict] | None:
+    """The shape and the parameters of the actor's inbox under the filters; None when nothing can match."""
     people = [actor.username, *actor.covers]
-    groups = list(actor.groups)
+    groups, sole_groups = list(actor.groups), list(actor.groups)
+    params: dict = {"people": people}
+    given = []
+    if filters.get("stage"):
+        given.append("stage")
+        params["stage"] = str(filters["stage"])
+    if filters.get("item"):
+        given.append("item")
+        params["item"] = str(filters["item"])
+    if filters.get("text"):
+        needle = str(filters["text"]).strip().lower()
+        if SEARCH_SEPARATOR in needle:
+            return None  # the search text joins the fields with it: such a text never matches a single field
+        given.append("text")
+        params["pattern"] = _like(needle)
+    if filters.get("department"):
+        # only tasks offered to a group of the department's scope, and only through the actor's groups there
+        given.append("department")
+        groups, params["every"] = _department_groups(engine, actor, filters["department"])
+        sole_groups = [g for g in groups if g in set(params["every"])]  # a task's only group: in scope by itself
     assignee = filters.get("assignee") or None
     if assignee == "me":
         assignee = actor.username
-    narrow = []
-    if filters.get("stage"):
-        narrow.append(HumanTask.bpmn_id == str(filters["stage"]))
-    if filters.get("department"):
-        groups, every = _department_groups(engine, actor, filters["department"])
-        narrow.append(exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
-                                     TaskCandidate.name.in_(every)))  # fmt: skip
-    columns = (HumanTask.id, HumanTask.case_id, HumanTask.due_at, HumanTask.created_at)
-    parts = []
-    if assignee != "unassigned":
-        owners = people if assignee is None else [p for p in people if p == assignee]
-        if owners:
-            parts.append(select(*columns).where(HumanTask.state == "open", HumanTask.assignee.in_(owners), *narrow))
-    if assignee in (None, "unassigned"):
-        for kind, names in (("group", groups), ("user", people)):
-            if names:
-                offered = select(TaskCandidate.task_id).where(TaskCandidate.kind == kind, TaskCandidate.name.in_(names))
-                parts.append(select(*columns).where(_ids_among(engine, offered), HumanTask.state == "open",
-                                                    HumanTask.assignee.is_(None), *narrow))  # fmt: skip
-    if not parts:
+    unclaimed = assignee in (None, "unassigned")
+    owners = people if assignee is None else [] if assignee == "unassigned" else [p for p in people if p == assignee]
+    sole_groups = list(dict.fromkeys(sole_groups)) if unclaimed else []
+    if not owners and not unclaimed:
         return None
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("visible")
+    params.update(owners=owners, groups=groups, **{f"group_{i}": g for i, g in enumerate(sole_groups)})
+    return _Shape(bool(owners), len(sole_groups), unclaimed, bool(groups), tuple(given)), params
 
 
-def _case_filters(filters: Mapping) -> list:
-    conditions = []
-    if filters.get("item"):
-        conditions.append(Case.data["item_code"].as_string() == str(filters["item"]))
-    if filters.get("text"):
-        pattern = _like(str(filters["text"]).strip())
-        conditions.append(or_(
-            Case.receipt_no.ilike(pattern, escape="\\"),
-            Case.data["item_name"].as_string().ilike(pattern, escape="\\"),
-            Case.data[("applicant", "name")].as_string().ilike(pattern, escape="\\"),
-        ))  # fmt: skip
-    return conditions
+def _parts(shape: _Shape) -> list:
+    """The open tasks the actor may see, narrowed by the filters, as disjoint parts to UNION ALL (assigned to them
+    or a covered colleague; unclaimed and offered to one of their groups only, one part per group, read from the
+    inbox index in due order; unclaimed and offered otherwise, to several groups or by name, read with the
+    candidates), each selecting the columns the inbox sorts and colours by."""
+    narrow = {
+        "stage": HumanTask.bpmn_id == bindparam("stage"),
+        "item": HumanTask.item_code == bindparam("item"),
+        # receipt number, item name or applicant containing the text, whatever the letter case
+        "text": HumanTask.search_text.like(bindparam("pattern"), escape="\\"),
+    }
+    narrow = [narrow[f] for f in shape.filters if f in narrow]
+    in_scope = []
+    if "department" in shape.filters:
+        in_scope.append(exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
+                                       TaskCandidate.name.in_(bindparam("every", expanding=True))))  # fmt: skip
+    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at)
+    # 'open' written out, not bound: a prepared statement's generic plan can then still use the partial index
+    is_open, unclaimed = HumanTask.state == literal_column("'open'"), HumanTask.assignee.is_(None)
+    parts = []
+    if shape.owners:
+        owners = HumanTask.assignee.in_(bindparam("owners", expanding=True))
+        parts.append(select(*columns).where(is_open, owners, *narrow, *in_scope))
+    for i in range(shape.sole_groups):
+        parts.append(select(*columns).where(is_open, unclaimed, HumanTask.offered_to == bindparam(f"group_{i}"),
+                                            *narrow))  # fmt: skip
+    if shape.unclaimed:
+        offers = [and_(TaskCandidate.kind == "user", TaskCandidate.name.in_(bindparam("people", expanding=True)))]
+        if shape.groups:
+            offers.append(and_(TaskCandidate.kind == "group",
+                               TaskCandidate.name.in_(bindparam("groups", expanding=True))))  # fmt: skip
+        offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(*offers))
+        parts.append(select(*columns).where(is_open, unclaimed, HumanTask.offered_to.is_(None), offered, *narrow,
+                                            *in_scope))  # fmt: skip
+    return parts
+
+
+def _union(parts: list):
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def _order(columns, sort: str) -> tuple:
+    """ORDER BY of a sort over columns named id, due_at and created_at; tasks without a due instant come last."""
+    return {
+        "due": (columns.due_at.asc().nulls_last(), columns.created_at, columns.id),
+        "-due": (columns.due_at.desc().nulls_last(), columns.created_at, columns.id),
+        "created": (columns.created_at, columns.id),
+        "-created": (columns.created_at.desc(), columns.id),
+    }[sort]
+
+
+@functools.lru_cache(maxsize=256)
+def _counting(shape: _Shape):
+    """The counts of each part by colour (an aggregate straight over its index range), one row per part."""
+    return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
+
+
+@functools.lru_cache(maxsize=256)
+def _paging(shape: _Shape, sort: str, colours: tuple[str, ...]):
+    """One page of the merged parts with each row's colour, task columns and case receipt number and status.
+
+    Each part gives its first `first` rows of the sort (for a group's tasks an index range read in due order),
+    the page is taken from their merge: a page reads about page × per_page rows per part, not every visible
+    task. The cases are read by key (receipt number, status), never their JSON."""
+    parts = _parts(shape)
+    if colours:
+        parts = [p.where(colour_condition(HumanTask.due_at, colours, *_AT)) for p in parts]
+    heads = [select(*h.c).select_from(h) for h in
+             (p.order_by(*_order(HumanTask, sort)).limit(bindparam("first")).subquery() for p in parts)]  # fmt: skip
+    merged = _union(heads).subquery("heads")
+    return (
+        select(colour_expression(merged.c.due_at, *_AT).label("colour"), *_ROW, Case.receipt_no, Case.status)
+        .join(HumanTask, HumanTask.id == merged.c.id).join(Case, Case.id == HumanTask.case_id)
+        .order_by(*_order(merged.c, sort)).limit(bindparam("per_page")).offset(bindparam("skip"))
+    )  # fmt: skip
 
 
 def _colours(filters: Mapping) -> list[str]:
@@ -213,55 +322,34 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
     page, per_page = _check(filters, sort, page, per_page)
     colours = _colours(filters)
     counts = dict.fromkeys(COLOURS, 0)
-    visible = _visible(engine, actor, filters)
-    if visible is None:
+    scope = _scope(engine, actor, filters)
+    if scope is None:
         return [], 0, counts
+    shape, params = scope
     now = engine.now()
     cal = _calendars.get(engine)
-    v = visible.c
-    shade = colour_expression(v.due_at, now, *_thresholds(cal, now))
-    case_filters = _case_filters(filters)
-
-    def scoped(query):
-        # the cases are joined only when a filter reads them: counting needs the tasks alone
-        if case_filters:
-            query = query.join(Case, Case.id == v.case_id).where(*case_filters)
-        return query
-
-    with engine.db.session() as session:
-        grouped = scoped(select(shade.label("colour"), func.count()).select_from(visible)).group_by(shade)
-        for name, n in session.execute(grouped):
-            counts[name] = n
+    yellow_until, red_plus_through = _thresholds(cal, now)
+    params.update(inbox_now=now, inbox_yellow_until=yellow_until, inbox_red_plus_through=red_plus_through)
+    # two statements that need no common snapshot (each has its own under READ COMMITTED anyway)
+    with engine.db.lookup_session() as session:
+        for by_red_plus, before_now, by_yellow, timed, n in session.execute(_counting(shape), params):
+            # red+ limit < now ≤ yellow limit (`_thresholds`): the ranges nest as colour_expression cuts them
+            for colour, k in zip(COLOURS, (timed - by_yellow, by_yellow - before_now, before_now - by_red_plus,
+                                           by_red_plus, n - timed), strict=True):  # fmt: skip
+                counts[colour] += k
         total = sum(n for c, n in counts.items() if not colours or c in colours)
         if per_page == 0 or total == 0:
             return [], total, counts
-        order = {
-            "due": (v.due_at.is_(None), v.due_at, v.created_at, v.id),
-            "-due": (v.due_at.is_(None), v.due_at.desc(), v.created_at, v.id),
-            "created": (v.created_at, v.id),
-            "-created": (v.created_at.desc(), v.id),
-        }[sort]
-        chosen = scoped(select(v.id, shade).select_from(visible))
-        if colours:
-            chosen = chosen.where(shade.in_(colours))
-        picked = session.execute(chosen.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
-        # the page's rows with their cases: 20 primary-key lookups, not a join over every visible task
-        found = session.execute(
-            select(HumanTask, Case.receipt_no, Case.status, Case.data["item_code"].as_string(),
-                   Case.data["item_name"].as_string(), Case.data["department"].as_string(),
-                   Case.data[("applicant", "name")].as_string())
-            .join(Case, Case.id == HumanTask.case_id).where(HumanTask.id.in_([p[0] for p in picked]))
-        ).all()  # fmt: skip
-    by_id = {row[0].id: row for row in found}
+        params.update(first=page * per_page, per_page=per_page, skip=(page - 1) * per_page)
+        picked = session.execute(_paging(shape, sort, tuple(dict.fromkeys(colours))), params).all()
     today = now.astimezone(LOCAL_TZ).date()
     rows = []
-    for task_id, colour in picked:
-        task, receipt_no, status, item_code, item_name, department, applicant = by_id[task_id]
+    for task in picked:
         due_day = task.due_at.astimezone(LOCAL_TZ).date() if task.due_at else None
         rows.append(InboxRow(
-            task.id, task.case_id, receipt_no, task.bpmn_id, task.name, task.assignee,
-            tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, item_code, item_name,
-            department, applicant, status, colour,
+            task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
+            tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.item_code,
+            task.item_name, task.department, task.applicant_name, task.status, task.colour,
             cal.workdays_between(today, due_day) if due_day else None,
             bool(due_day and cal.is_provisional(due_day)), on_behalf_of(actor, task),
         ))  # fmt: skip

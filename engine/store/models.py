@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -115,6 +116,19 @@ class HumanTask(Base):
         Index("ix_tasks_case", "case_id", "state"),
         Index("ix_tasks_assignee", "state", "assignee", "due_at"),
         Index("ix_tasks_state_due", "state", "due_at"),
+        # The inbox: a group's unclaimed open tasks in due order (the page merges these ranges, the colour counts
+        # read them whole), and the open unclaimed tasks offered otherwise (offered_to IS NULL). On PostgreSQL
+        # the filters' columns are included, so that counting thousands of tasks is an index-only scan.
+        Index(
+            "ix_tasks_offered",
+            "offered_to",
+            "due_at",
+            "created_at",
+            "id",
+            postgresql_where=text("state = 'open' AND assignee IS NULL"),
+            sqlite_where=text("state = 'open' AND assignee IS NULL"),
+            postgresql_include=["bpmn_id", "item_code", "search_text"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the engine's task id
@@ -131,6 +145,15 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(100))
+    # The inbox projection (engine.inbox_projection), kept by every step for the open rows: the one candidate
+    # group when the task is offered to that group only, the case's item, department and applicant, and the
+    # lower-cased text the inbox's text filter searches (receipt number, item name, applicant).
+    offered_to: Mapped[str | None] = mapped_column(String(200))
+    item_code: Mapped[str | None] = mapped_column(String(64))
+    item_name: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
+    search_text: Mapped[str | None] = mapped_column(Text)
 
 
 class TaskCandidate(Base):
