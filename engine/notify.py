@@ -245,7 +245,8 @@ class InboxPage:
 def addressed_to(username: str, now: datetime):
     """The condition for the in-app notifications of `username`: addressed to them by name, or to a candidate
     group they act with now — their own groups and, as an AB backup, those of the absent colleagues they cover
-    (as identity.actor computes them) and what was addressed to those colleagues by name. In SQL, so that counting them is a single statement."""
+    (as identity.actor computes them) and what was addressed to those colleagues by name. In SQL, so that
+    counting them is a single statement."""
     group = Membership.role + "@" + Membership.department
     # The identity service's rule for an absence in force, so both agree on who covers whom.
     covering = IdentityService._active(select(group).join(Absence, Absence.username == Membership.username)
