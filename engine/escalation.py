@@ -105,6 +105,9 @@ def _default_message(kind: str, stage: str, receipt_no: str, data: dict, status)
         return f"{what}：{kind}"
     promised = status.promised_due.astimezone(LOCAL_TZ).date().isoformat()
     note = "（预计，日历数据尚未发布）" if status.provisional else ""
+    if kind == "yellow" and status.days_left is not None and status.days_left < 0:
+        # The warning fired late (the worker was down): say how things stand, not "-N days left".
+        return f"{what}预警时已超过承诺期限 {promised} {-status.days_left} 个工作日{note}。"
     if kind == "yellow":
         return f"{what}即将到期：剩余 {status.days_left} 个工作日，承诺期限 {promised}{note}。"
     if kind == "red":

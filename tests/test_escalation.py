@@ -163,3 +163,20 @@ def test_alert_for_a_stage_without_a_clock_marks_the_case_error_at_the_script(en
     assert view["status"] == "error" and view["error"]["element"] == "review_yellow"
     assert "stage 'decide' has no clock" in view["error"]["message"]
     assert _alerts(engine, case.id) == []
+
+
+def test_a_warning_that_fires_after_the_limit_says_how_late_not_a_negative_count():
+    from datetime import datetime
+
+    from engine.clock import LOCAL_TZ
+    from engine.deadlines import StageStatus
+    from engine.escalation import _default_message
+
+    due = datetime(2026, 11, 16, 23, 59, 59, tzinfo=LOCAL_TZ)
+    status = StageStatus(stage="review", colour="red", running=True, started_at=due, ended_at=None, statutory="20wd",
+                         promised="10wd", basis=None, promised_due=due, statutory_due=None, warn_at=None,
+                         days_left=-4, used=1.4, provisional=False, stopped=False, stopped_days=0, extension=None)
+    late = _default_message("yellow", "review", "QX-1", {"item_name": "食品经营许可"}, status)
+    assert "预警时已超过承诺期限 2026-11-16 4 个工作日" in late and "-4" not in late and "剩余" not in late
+    on_time = _default_message("yellow", "review", "QX-1", {}, StageStatus(**{**status.__dict__, "days_left": 2}))
+    assert "剩余 2 个工作日" in on_time
