@@ -3,35 +3,22 @@ unread count beside the nav link, opens the page, marks one read, switches to En
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import ROOT
+from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api, served
 from tests.test_web_notifications import escalate
 from tests.web_helpers import PASSWORD
 
 pytest_plugins = ["tests.web_fixtures"]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-ARTIFACTS = ROOT / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 def test_reviewer_reads_the_warnings_addressed_to_him_and_his_post(site, clock, live_server):

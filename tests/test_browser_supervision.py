@@ -7,24 +7,16 @@ statistics page. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 import supervision_world as world
-from werkzeug.serving import make_server
 
+from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api, served
 from tests.conftest import ROOT
 from webui import create_app
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-ARTIFACTS = ROOT / "test-artifacts"
 BPMN_JS = ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-navigated-viewer.production.min.js"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -32,12 +24,8 @@ def live_server(engine, tmp_path):
     world.build(engine)
     app = create_app(engine, {"SECRET_KEY": "test-secret", "SESSION_COOKIE_SECURE": False,
                               "INSTANCE_DIR": str(tmp_path)})  # fmt: skip
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
