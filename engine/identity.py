@@ -331,14 +331,11 @@ class IdentityService:
         return query.where(Absence.cleared_at.is_(None), Absence.starts_at <= now,
                            or_(Absence.until.is_(None), Absence.until > now))  # fmt: skip
 
-    def _covering(self, session, backup: str, now: datetime) -> list[str]:
-        query = self._active(select(Absence.username).where(Absence.backup == backup), now)
-        return sorted(set(session.scalars(query)))
-
     def acting_for(self, username: str) -> list[str]:
         """The absent colleagues this user covers right now."""
+        query = self._active(select(Absence.username).where(Absence.backup == username), self.engine.now())
         with self.engine.db.session() as session:
-            return self._covering(session, username, self.engine.now())
+            return sorted(set(session.scalars(query)))
 
     def absence(self, username: str) -> tuple[str, datetime | None] | None:
         """(backup, until) while the user is absent, else None."""
@@ -426,26 +423,25 @@ class IdentityService:
             return row.expires_at if row else None
 
     def user_for_token(self, token: str) -> User:
-        if not token:
-            raise AuthenticationFailed("a bearer token is required")
-        with self.engine.db.session() as session:
-            row = session.get(ApiToken, _token_hash(token))
-            if row is None or row.expires_at <= self.engine.now():
-                raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
-            return self._user(session, self._row(session, row.username))
+        with self.engine.db.lookup_session() as session:
+            return self._user(session, self._token_user(session, token))
 
     def actor_for_token(self, token: str) -> Actor:
         """The Actor of a bearer token (as `actor(user_for_token(token).username)`, in one session)."""
+        with self.engine.db.lookup_session() as session:
+            return self._actor(session, self._token_user(session, token))
+
+    def _token_user(self, session, token: str) -> UserRow:
+        """The user row of a valid bearer token (token and user in one statement)."""
         if not token:
             raise AuthenticationFailed("a bearer token is required")
-        with self.engine.db.lookup_session() as session:
-            found = session.execute(
-                select(ApiToken.expires_at, UserRow).join(UserRow, UserRow.username == ApiToken.username)
-                .where(ApiToken.token_hash == _token_hash(token))
-            ).first()  # fmt: skip
-            if found is None or found.expires_at <= self.engine.now():
-                raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
-            return self._actor(session, found[1])
+        found = session.execute(
+            select(ApiToken.expires_at, UserRow).join(UserRow, UserRow.username == ApiToken.username)
+            .where(ApiToken.token_hash == _token_hash(token))
+        ).first()  # fmt: skip
+        if found is None or found.expires_at <= self.engine.now():
+            raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
+        return found[1]
 
     def revoke_token(self, token: str) -> None:
         with self.engine.db.session() as session, session.begin():
