@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.store import AuditEvent, ClockStop, StageClock
 from engine.store.time_limits import SupervisionAlert
@@ -39,6 +39,19 @@ COMPETENT_KEYS = ("competent_agency", "competent_body")  # 行政许可法第32�
 NOTICE_ELEMENTS = frozenset({"one_time_notice", "supplement_notice"})
 CERTIFICATE_WORKDAYS = 10  # 行政许可法第44条
 MIN_PROCESSING = timedelta(minutes=30)  # a promised item decided faster than this was entered after the fact
+
+
+# Built once (bound at execution): the case's trail before an event, and whether it has an alert of a kind.
+_TRAIL_BEFORE = (
+    select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.payload)
+    .where(AuditEvent.case_id == bindparam("case_id"), AuditEvent.seq < bindparam("seq"))
+    .order_by(AuditEvent.seq)
+)
+_ALERT_OF = select(SupervisionAlert.id).where(
+    SupervisionAlert.case_id == bindparam("case_id"),
+    SupervisionAlert.kind == bindparam("kind"),
+    SupervisionAlert.stage == bindparam("stage"),
+)
 
 
 @dataclass(frozen=True)
@@ -108,13 +121,8 @@ class Facts:
     def events(self) -> list:
         """The case's trail up to this step's event: (seq, at, action, payload) rows of the stored events, then
         the event itself (pending in the step: read without flushing it first)."""
-        query = (
-            select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.payload)
-            .where(AuditEvent.case_id == self.case.id, AuditEvent.seq < self.event.seq)
-            .order_by(AuditEvent.seq)
-        )
         with self.session.no_autoflush:
-            stored = list(self.session.execute(query))
+            stored = list(self.session.execute(_TRAIL_BEFORE, {"case_id": self.case.id, "seq": self.event.seq}))
         seen = {ev.seq for ev in stored}
         pending = sorted((o for o in self.session.new if isinstance(o, AuditEvent) and o.case_id == self.case.id
                           and o.seq < self.event.seq and o.seq not in seen), key=lambda o: o.seq)  # fmt: skip
@@ -443,8 +451,5 @@ def _raised_before(session, case, finding: Finding) -> bool:
                 and pending.stage == finding.stage):  # fmt: skip
             return True
     with session.no_autoflush:
-        return session.scalars(
-            select(SupervisionAlert.id).where(SupervisionAlert.case_id == case.id,
-                                              SupervisionAlert.kind == finding.code,
-                                              SupervisionAlert.stage == finding.stage)
-        ).first() is not None  # fmt: skip
+        params = {"case_id": case.id, "kind": finding.code, "stage": finding.stage}
+        return session.scalars(_ALERT_OF, params).first() is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import deadlines, workflow
 from engine.deadlines import CLOCK_STOP_REASONS, ClockFacts, Interval, Limit, StageStatus
@@ -34,6 +34,11 @@ def timed_elements(bundle) -> dict[str, dict]:
         }
         bundle._timed_elements = cached
     return cached
+
+
+# A case's clocks and clock stops in the order they started (built once, bound at execution).
+_CLOCKS_OF = select(StageClock).where(StageClock.case_id == bindparam("case_id")).order_by(StageClock.id)
+_STOPS_OF = select(ClockStop).where(ClockStop.case_id == bindparam("case_id")).order_by(ClockStop.id)
 
 
 class StepClocks:
@@ -66,11 +71,7 @@ class StepClocks:
     def clocks(self) -> dict[str, StageClock]:
         """The latest clock of each stage of the case."""
         if self._clocks is None:
-            self._rows = list(
-                self.ctx.session.scalars(
-                    select(StageClock).where(StageClock.case_id == self.ctx.case.id).order_by(StageClock.id)
-                )
-            )
+            self._rows = list(self.ctx.session.scalars(_CLOCKS_OF, {"case_id": self.ctx.case.id}))
             self._clocks = {row.stage: row for row in self._rows}
         return self._clocks
 
@@ -83,11 +84,7 @@ class StepClocks:
     @property
     def stops(self) -> list[ClockStop]:
         if self._stops is None:
-            self._stops = list(
-                self.ctx.session.scalars(
-                    select(ClockStop).where(ClockStop.case_id == self.ctx.case.id).order_by(ClockStop.id)
-                )
-            )
+            self._stops = list(self.ctx.session.scalars(_STOPS_OF, {"case_id": self.ctx.case.id}))
         return self._stops
 
     def open_stops(self) -> list[ClockStop]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,11 +80,7 @@ class StepContext:
     def open_tasks(self) -> list[HumanTask]:
         """The case's open task rows, read once per step (the case row is locked, so they cannot change)."""
         if self._open_tasks is None:
-            self._open_tasks = list(
-                self.session.scalars(
-                    select(HumanTask).where(HumanTask.case_id == self.case.id, HumanTask.state == "open")
-                )
-            )
+            self._open_tasks = list(self.session.scalars(_OPEN_TASKS, {"case_id": self.case.id}))
         return self._open_tasks
 
     def open_task(self, task_id: str) -> HumanTask | None:
@@ -102,8 +98,19 @@ def current_step() -> StepContext | None:
     return ctx if ctx is not None and ctx.active and ctx.session.in_transaction() else None
 
 
+# The step's statements are built once: building a statement costs more than SQLAlchemy's cached execution of it.
+_OPEN_TASKS = select(HumanTask).where(HumanTask.case_id == bindparam("case_id"), HumanTask.state == "open")
 _HAS_CLOCKS = select(StageClock.id).where(StageClock.case_id == Case.id).exists().label("has_clocks")
 _HAS_STOPS = select(ClockStop.id).where(ClockStop.case_id == Case.id).exists().label("has_stops")
+# The case with its supervision row and whether it has clocks: found by case id or by one of its tasks' ids.
+_CASE_ROW = select(Case, SupervisedCase, _HAS_CLOCKS, _HAS_STOPS).outerjoin(
+    SupervisedCase, SupervisedCase.case_id == Case.id
+)
+_LOCK = {
+    "case": _CASE_ROW.where(Case.id == bindparam("ref")),
+    "task": _CASE_ROW.join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == bindparam("ref")),
+}
+_LOCK_FOR_UPDATE = {how: query.with_for_update(of=Case) for how, query in _LOCK.items()}
 
 
 @contextmanager
@@ -117,26 +124,20 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None,
     try:
         with session.begin():
             # The case's supervision row and whether it has clocks come with it (the step's hooks read them).
-            query = select(Case, SupervisedCase, _HAS_CLOCKS, _HAS_STOPS).outerjoin(
-                SupervisedCase, SupervisedCase.case_id == Case.id
-            )
+            params = None
             if due_by is not None:
-                query = query.where(Case.status == "running", Case.next_timer_at < due_by)
+                query = _CASE_ROW.where(Case.status == "running", Case.next_timer_at < due_by)
                 if case_id is not None:
                     query = query.where(Case.id == case_id)
                 query = query.order_by(Case.next_timer_at).limit(1)
                 if engine.db.is_postgresql:
                     query = query.with_for_update(skip_locked=True, of=Case)
                 missing = NothingDue()
-            elif case_id is None:
-                query = query.join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
-                missing = NotFound(f"task {task_id} does not exist")
             else:
-                query = query.where(Case.id == case_id)
-                missing = NotFound(f"case {case_id} does not exist")
-            if due_by is None and engine.db.is_postgresql:
-                query = query.with_for_update(of=Case)
-            found = session.execute(query).first()
+                how, params = ("task", {"ref": task_id}) if case_id is None else ("case", {"ref": case_id})
+                query = (_LOCK_FOR_UPDATE if engine.db.is_postgresql else _LOCK)[how]
+                missing = NotFound(f"{how} {params['ref']} does not exist")
+            found = session.execute(query, params).first()
             if found is None:
                 raise missing
             case = found[0]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, false, or_, select
 
 from engine import workflow
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -39,6 +40,30 @@ def _when(t: HumanTask) -> str:
     return t.completed_at.isoformat(timespec="seconds") if t.completed_at else "an unknown time"
 
 
+@functools.cache
+def _query_shape(by_state: bool, by_case: bool, by_user: bool, by_groups: bool, any_group: bool):
+    """The task query for one combination of filters, built once (the values are bound at execution)."""
+    query = select(HumanTask)
+    if by_state:
+        query = query.where(HumanTask.state == bindparam("state"))
+    if by_case:
+        query = query.where(HumanTask.case_id == bindparam("case_id"))
+    if by_user or by_groups:
+        offers = []
+        if by_user:
+            offers.append(and_(TaskCandidate.kind == "user", TaskCandidate.name == bindparam("user")))
+        if any_group:
+            named = TaskCandidate.name.in_(bindparam("groups", expanding=True))
+            offers.append(and_(TaskCandidate.kind == "group", named))
+        conditions = [HumanTask.assignee == bindparam("user")] if by_user else []
+        if offers:
+            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(*offers))
+            conditions.append(and_(HumanTask.assignee.is_(None), offered))
+        query = query.where(or_(*conditions)) if conditions else query.where(false())
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+    return query.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
 class TaskService:
     def __init__(self, engine):
         self.engine = engine
@@ -47,26 +72,11 @@ class TaskService:
     def query(self, *, user: str | None = None, groups: Iterable[str] | None = None, case_id: str | None = None,
               state: str | None = "open", limit: int = 100, offset: int = 0) -> list[HumanTask]:  # fmt: skip
         """Tasks assigned to `user`, plus unassigned ones offered to the user or one of `groups`."""
-        query = select(HumanTask)
-        if state:
-            query = query.where(HumanTask.state == state)
-        if case_id:
-            query = query.where(HumanTask.case_id == case_id)
-        if user is not None or groups is not None:
-            offers = []
-            if user is not None:
-                offers.append(and_(TaskCandidate.kind == "user", TaskCandidate.name == user))
-            if groups:
-                offers.append(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(list(groups))))
-            offered = exists().where(TaskCandidate.task_id == HumanTask.id, or_(*offers)) if offers else None
-            mine = HumanTask.assignee == user if user is not None else None
-            conditions = [c for c in (mine,) if c is not None]
-            if offered is not None:
-                conditions.append(and_(HumanTask.assignee.is_(None), offered))
-            query = query.where(or_(*conditions))
-        query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+        groups = list(groups) if groups is not None else None
+        query = _query_shape(bool(state), bool(case_id), user is not None, groups is not None, bool(groups))
+        params = {"state": state, "case_id": case_id, "user": user, "groups": groups, "limit": limit, "offset": offset}
         with self.engine.db.session() as session:
-            return list(session.scalars(query.limit(limit).offset(offset)).all())
+            return list(session.scalars(query, params).all())
 
     def get(self, task_id: str) -> HumanTask:
         with self.engine.db.session() as session:
