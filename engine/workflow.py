@@ -254,6 +254,18 @@ class CaseWorkflow:
     def __init__(self, wf: BpmnWorkflow, bundle: ProcessBundle):
         self.wf = wf
         self.bundle = bundle
+        self._walk: list | None = None  # the tasks that carry data, in tree order, while the workflow stands still
+        self._moving = False
+
+    def _tasks(self, state: int) -> list:
+        """The tasks in `state`, in tree order. After a step the platform asks several questions of the same
+        task tree (ready user tasks, waiting timers, active elements, the data to share): one walk of the tree
+        answers all of them until the workflow moves again (every move goes through `_guarded`)."""
+        if state & ~_CARRIES_DATA or self._moving:
+            return self.wf.get_tasks(state=state)  # (while it moves, helpers called by its scripts ask afresh)
+        if self._walk is None:
+            self._walk = self.wf.get_tasks(state=_CARRIES_DATA)
+        return [t for t in self._walk if t.state & state]
 
     @classmethod
     def start(cls, bundle: ProcessBundle, data: dict, engine: PythonScriptEngine) -> CaseWorkflow:
@@ -306,6 +318,7 @@ class CaseWorkflow:
         self.run_engine_steps(on_done)
 
     def _guarded(self, step: Callable[[], object]) -> None:
+        moving, self._walk, self._moving = self._moving, None, True
         try:
             step()
         except SandboxError as exc:
@@ -323,11 +336,13 @@ class CaseWorkflow:
             if element is None:
                 raise
             raise ScriptFailure(element[0], f"timer expression {element[1]!r}: {_describe(exc)}") from None
+        finally:
+            self._walk, self._moving = None, moving  # the tree may have moved, even when the step failed half-way
 
     # -- timers
     def _timer_tasks(self, state: int = TaskState.WAITING) -> Iterable:
         """(task, timer definition) of the timers the case is waiting on (or in another `state`)."""
-        for task in self.wf.get_tasks(state=state):
+        for task in self._tasks(state):
             definition = getattr(task.task_spec, "event_definition", None)
             for d in getattr(definition, "event_definitions", None) or [definition]:
                 if isinstance(d, TimerEventDefinition):
@@ -370,7 +385,7 @@ class CaseWorkflow:
         """The active activities among `bpmn_ids` as (BPMN id, instance): for a multi-instance child, the value
         of its element variable (e.g. the co-department), else None. The multi-instance parent is left out."""
         found = []
-        for task in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        for task in self._tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             spec = task.task_spec
             bpmn_id = getattr(spec, "bpmn_id", None)
             if bpmn_id not in bpmn_ids or _is_multi_instance(spec):
@@ -387,7 +402,8 @@ class CaseWorkflow:
     def user_tasks(self) -> list[UserTaskView]:
         return [
             UserTaskView(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name, t.data)
-            for t in self.wf.get_tasks(state=TaskState.READY, manual=True)
+            for t in self._tasks(TaskState.READY)
+            if t.task_spec.manual
         ]
 
     def complete(self, task_id: str, data: dict, on_done: Callable[[str], None] | None = None) -> str:
@@ -445,7 +461,7 @@ class CaseWorkflow:
     def next_timer_due(self) -> datetime | None:
         """The earliest due time of the timers the case is waiting on."""
         due = []
-        for task in self.wf.get_tasks(state=TaskState.WAITING):
+        for task in self._tasks(TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             definitions = getattr(definition, "event_definitions", None) or [definition]
             if not any(isinstance(d, TimerEventDefinition) for d in definitions):
@@ -473,7 +489,7 @@ class CaseWorkflow:
             return dict(self.wf.data or (self.wf.last_task.data if self.wf.last_task else {}))
         data = dict(self.wf.task_tree.data)
         for state in (TaskState.WAITING, TaskState.READY):
-            for task in self.wf.get_tasks(state=state):
+            for task in self._tasks(state):
                 if not self._in_instance(task):
                     data.update(task.data)
         last = self.wf.last_task
@@ -490,7 +506,7 @@ class CaseWorkflow:
         newest data is handed to every task that is or was on the way, so every branch carries it.
         Multi-instance instances keep their own copies: their element variable and results are theirs."""
         data = self.current_data()
-        for task in self.wf.get_tasks(state=_CARRIES_DATA):
+        for task in self._tasks(_CARRIES_DATA):
             if not self._in_instance(task):
                 task.data.update(data)
         return data
@@ -512,7 +528,7 @@ class CaseWorkflow:
         return sorted(
             {
                 t.task_spec.bpmn_id
-                for t in self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+                for t in self._tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED)
                 if getattr(t.task_spec, "bpmn_id", None)
             }
         )
@@ -528,4 +544,3 @@ def _workflow_message(exc: Exception) -> str:
     if cause and cause != "unknown" and cause not in text:
         text = f"{cause}: {text}"
     return text
-
