@@ -17,7 +17,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import String, cast, delete, func, null, or_, select, union_all
+from sqlalchemy import String, bindparam, cast, delete, func, null, or_, select, union_all
 
 from engine.errors import GovflowError, InvalidData, NotFound
 from engine.store.identity import LEVELS, ROLES, Absence, ApiToken, Department, LoginFailure, Membership
@@ -91,6 +91,27 @@ class DepartmentInfo:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The two statements of every API request, built once (bound at execution): the user of a token, and the
+# colleagues they cover now (no role) followed by the memberships of the user and of those colleagues.
+_TOKEN_USER = (
+    select(ApiToken.expires_at, UserRow)
+    .join(UserRow, UserRow.username == ApiToken.username)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_COVERED = select(Absence.username).where(
+    Absence.backup == bindparam("me"),
+    Absence.cleared_at.is_(None),
+    Absence.starts_at <= bindparam("now"),
+    or_(Absence.until.is_(None), Absence.until > bindparam("now")),
+)
+_ACTOR_ROWS = union_all(
+    _COVERED.add_columns(cast(null(), String).label("role"), cast(null(), String).label("department")),
+    select(Membership.username, Membership.role, Membership.department).where(
+        or_(Membership.username == bindparam("me"), Membership.username.in_(_COVERED.scalar_subquery()))
+    ),
+)
 
 
 class IdentityService:
@@ -351,16 +372,7 @@ class IdentityService:
 
     def _actor(self, session, row: UserRow) -> Actor:
         """The Actor of a user row: the covered colleagues, then everyone's memberships in one query."""
-        now, me = self.engine.now(), row.username
-        covered = self._active(select(Absence.username).where(Absence.backup == me), now)
-        # One round trip: the colleagues covered (no role), then the memberships of the user and of them.
-        rows = session.execute(
-            union_all(
-                covered.add_columns(cast(null(), String).label("role"), cast(null(), String).label("department")),
-                select(Membership.username, Membership.role, Membership.department)
-                .where(or_(Membership.username == me, Membership.username.in_(covered.scalar_subquery()))),
-            )
-        ).all()  # fmt: skip
+        rows = session.execute(_ACTOR_ROWS, {"me": row.username, "now": self.engine.now()}).all()
         covers = tuple(sorted({name for name, role, _ in rows if role is None}))
         members = [(name, role, dept) for name, role, dept in rows if role is not None]
         own = [(role, dept) for name, role, dept in members if name == row.username]
@@ -435,10 +447,7 @@ class IdentityService:
         """The user row of a valid bearer token (token and user in one statement)."""
         if not token:
             raise AuthenticationFailed("a bearer token is required")
-        found = session.execute(
-            select(ApiToken.expires_at, UserRow).join(UserRow, UserRow.username == ApiToken.username)
-            .where(ApiToken.token_hash == _token_hash(token))
-        ).first()  # fmt: skip
+        found = session.execute(_TOKEN_USER, {"token_hash": _token_hash(token)}).first()
         if found is None or found.expires_at <= self.engine.now():
             raise AuthenticationFailed("the token is unknown or expired; ask for a new one")
         return found[1]
