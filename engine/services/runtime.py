@@ -137,7 +137,7 @@ class RuntimeService:
         return run_step(self.engine, case_id, actor, "case_retried", apply, statuses=("error",))
 
     def get(self, case_id: str) -> Case:
-        with self.engine.db.session() as session:
+        with self.engine.db.lookup_session() as session:
             case = session.get(Case, case_id)
             if case is None:
                 case = session.scalars(select(Case).where(Case.receipt_no == case_id)).first()

@@ -75,11 +75,11 @@ class TaskService:
         groups = list(groups) if groups is not None else None
         query = _query_shape(bool(state), bool(case_id), user is not None, groups is not None, bool(groups))
         params = {"state": state, "case_id": case_id, "user": user, "groups": groups, "limit": limit, "offset": offset}
-        with self.engine.db.session() as session:
+        with self.engine.db.lookup_session() as session:
             return list(session.scalars(query, params).all())
 
     def get(self, task_id: str) -> HumanTask:
-        with self.engine.db.session() as session:
+        with self.engine.db.lookup_session() as session:
             task = session.get(HumanTask, task_id)
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
