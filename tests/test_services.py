@@ -226,6 +226,26 @@ def test_failing_script_at_start_leaves_no_case(engine, deploy, tmp_path):
         assert s.scalar(select(func.count()).select_from(HumanTask)) == 0
 
 
+
+def test_task_query_filters_combine(engine, deploy):
+    """Each combination of filters is its own statement (built once): user and groups offer, state and case narrow,
+    and an empty list of groups offers nothing (it once matched every task)."""
+    deploy("approval_shape.bpmn")
+    first = engine.runtime.start("approval_shape", {"department": "market"})
+    second = engine.runtime.start("approval_shape", {"department": "market"})
+    a, b = _only_task(engine, first.id), _only_task(engine, second.id)
+    assert {t.id for t in engine.tasks.query(groups=["clerk@market"])} == {a.id, b.id}
+    assert engine.tasks.query(groups=[]) == []
+    assert engine.tasks.query(groups=["clerk@housing", "reviewer@market"]) == []
+    engine.tasks.claim(a.id, "li.wei", groups=["clerk@market"])
+    assert [t.id for t in engine.tasks.query(user="li.wei", groups=[])] == [a.id]
+    assert [t.id for t in engine.tasks.query(groups=["clerk@market"])] == [b.id]  # a claimed task is not offered
+    assert [t.id for t in engine.tasks.query(case_id=second.id, user="zhao.li", groups=["clerk@market"])] == [b.id]
+    engine.tasks.complete(a.id, "li.wei", {"outcome": "accept"})
+    assert [t.bpmn_id for t in engine.tasks.query(case_id=first.id, state="completed")] == ["accept"]
+    assert [t.id for t in engine.tasks.query(state=None, limit=1, offset=0)] != []
+    assert len(engine.tasks.query(state=None, case_id=first.id, limit=1, offset=1)) == 1
+
 # -- task rules -------------------------------------------------------------------------------------------
 def test_claim_rules_and_completed_task_message(engine, deploy):
     deploy("approval_shape.bpmn")
