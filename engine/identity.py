@@ -93,6 +93,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def absences_in_force(query, now):
+    """`query` on absences narrowed to those in force at `now` (a datetime, or a bound parameter)."""
+    return query.where(Absence.cleared_at.is_(None), Absence.starts_at <= now,
+                       or_(Absence.until.is_(None), Absence.until > now))  # fmt: skip
+
+
 # The two statements of every API request, built once (bound at execution): the user of a token, and the
 # colleagues they cover now (no role) followed by the memberships of the user and of those colleagues.
 _TOKEN_USER = (
@@ -100,12 +106,7 @@ _TOKEN_USER = (
     .join(UserRow, UserRow.username == ApiToken.username)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
-_COVERED = select(Absence.username).where(
-    Absence.backup == bindparam("me"),
-    Absence.cleared_at.is_(None),
-    Absence.starts_at <= bindparam("now"),
-    or_(Absence.until.is_(None), Absence.until > bindparam("now")),
-)
+_COVERED = absences_in_force(select(Absence.username).where(Absence.backup == bindparam("me")), bindparam("now"))
 _ACTOR_ROWS = union_all(
     _COVERED.add_columns(cast(null(), String).label("role"), cast(null(), String).label("department")),
     select(Membership.username, Membership.role, Membership.department).where(
@@ -330,7 +331,7 @@ class IdentityService:
             if a.department != b.department:
                 raise InvalidData(f"backup {backup} must be of {username}'s department {a.department}, not "
                                   f"{b.department}", [("backup", "other department")])  # fmt: skip
-            away = session.scalars(self._active(select(Absence).where(Absence.username == backup), now)).first()
+            away = session.scalars(absences_in_force(select(Absence).where(Absence.username == backup), now)).first()
             if away is not None:
                 raise InvalidData(f"{backup} is absent and covered by {away.backup}; choose another backup",
                                   [("backup", "absent")])  # fmt: skip
@@ -347,21 +348,16 @@ class IdentityService:
         for row in session.scalars(select(Absence).where(Absence.username == username, Absence.cleared_at.is_(None))):
             row.cleared_at = now
 
-    @staticmethod
-    def _active(query, now: datetime):
-        return query.where(Absence.cleared_at.is_(None), Absence.starts_at <= now,
-                           or_(Absence.until.is_(None), Absence.until > now))  # fmt: skip
-
     def acting_for(self, username: str) -> list[str]:
         """The absent colleagues this user covers right now."""
-        query = self._active(select(Absence.username).where(Absence.backup == username), self.engine.now())
+        query = absences_in_force(select(Absence.username).where(Absence.backup == username), self.engine.now())
         with self.engine.db.session() as session:
             return sorted(set(session.scalars(query)))
 
     def absence(self, username: str) -> tuple[str, datetime | None] | None:
         """(backup, until) while the user is absent, else None."""
         with self.engine.db.session() as session:
-            query = self._active(select(Absence).where(Absence.username == username), self.engine.now())
+            query = absences_in_force(select(Absence).where(Absence.username == username), self.engine.now())
             row = session.scalars(query.order_by(Absence.id.desc())).first()
             return (row.backup, row.until) if row else None
 

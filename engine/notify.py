@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from sqlalchemy import String, and_, case, func, literal, select, union_all, update
 
 from engine.errors import NotFound
-from engine.identity import IdentityService
+from engine.identity import absences_in_force
 from engine.store import Case, Notification, SupervisionAlert
 from engine.store.identity import Absence, Membership
 
@@ -249,13 +249,13 @@ def addressed_to(username: str, now: datetime):
     counting them is a single statement."""
     group = Membership.role + "@" + Membership.department
     # The identity service's rule for an absence in force, so both agree on who covers whom.
-    covering = IdentityService._active(select(group).join(Absence, Absence.username == Membership.username)
+    covering = absences_in_force(select(group).join(Absence, Absence.username == Membership.username)
                                        .where(Absence.backup == username), now)  # fmt: skip
     # One IN list of three indexed parts (the name, the own groups, the covered colleagues' groups), not "= name OR
     # IN (groups)": PostgreSQL then expects a handful of recipients and both databases read only their entries of
     # ix_notifications_inbox instead of every in-app notification.
     # A backup also reads what was addressed by name to the colleague they cover (AB岗: B acts for A).
-    covered = IdentityService._active(select(Absence.username).where(Absence.backup == username), now)
+    covered = absences_in_force(select(Absence.username).where(Absence.backup == username), now)
     recipients = union_all(select(literal(username, String)), select(group).where(Membership.username == username),
                            covering, covered)  # fmt: skip
     return and_(Notification.channel == "in_app", Notification.recipient.in_(recipients))
