@@ -138,19 +138,12 @@ class RuntimeService:
 
     def get(self, case_id: str) -> Case:
         with self.engine.db.lookup_session() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                case = session.scalars(select(Case).where(Case.receipt_no == case_id)).first()
-            if case is None:
-                raise NotFound(f"case {case_id} does not exist")
-            return case
+            return _find(session, case_id)
 
     def describe(self, case_id: str) -> dict:
         """The case as JSON: {id, receipt_no, process, version, status, data, tasks:[...]}."""
         with self.engine.db.session() as session:
-            case = session.get(Case, case_id) or session.scalars(select(Case).where(Case.receipt_no == case_id)).first()
-            if case is None:
-                raise NotFound(f"case {case_id} does not exist")
+            case = _find(session, case_id)
             tasks = session.scalars(
                 select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "open")
                 .order_by(HumanTask.created_at)
@@ -185,3 +178,11 @@ class RuntimeService:
                     row = own.execute(query).one()
             names = self._versions[version_id] = (row.key, row.version)
         return names
+
+
+def _find(session, ref: str) -> Case:
+    """The case with this id, else with this receipt number."""
+    case = session.get(Case, ref) or session.scalars(select(Case).where(Case.receipt_no == ref)).first()
+    if case is None:
+        raise NotFound(f"case {ref} does not exist")
+    return case
