@@ -132,14 +132,12 @@ def locked_case(engine, case_id: str | None, task_id: str | None = None,
                 query = query.order_by(Case.next_timer_at).limit(1)
                 if engine.db.is_postgresql:
                     query = query.with_for_update(skip_locked=True, of=Case)
-                missing = NothingDue()
             else:
                 how, params = ("task", {"ref": task_id}) if case_id is None else ("case", {"ref": case_id})
                 query = (_LOCK_FOR_UPDATE if engine.db.is_postgresql else _LOCK)[how]
-                missing = NotFound(f"{how} {params['ref']} does not exist")
             found = session.execute(query, params).first()
             if found is None:
-                raise missing
+                raise NothingDue() if due_by is not None else NotFound(f"{how} {params['ref']} does not exist")
             case = found[0]
             # Held here (the identity map keeps weak references only): {case id: (supervision row, has clocks,
             # has clock stops)}.
