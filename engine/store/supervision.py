@@ -82,7 +82,17 @@ class SupervisedCase(Base):
     on_time: Mapped[bool | None] = mapped_column(Boolean, active_history=True)
 
 
-class DailyFigures(Base):
+class _DailyKey:
+    """The key of a roll-up row: the grain, the local day of receipt and the department, item and window officer."""
+
+    grain: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=-1)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True, sort_order=-1)
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True, sort_order=-1)
+    officer: Mapped[str] = mapped_column(String(100), primary_key=True, sort_order=-1)
+
+
+class DailyFigures(_DailyKey, Base):
     """The statistics roll-up: the supervision rows received on one local day, counted and summed as the statistics
     report them, at two grains: `full` (per department, item and window officer) and `department` (item and officer
     ''). '' also stands for a case without a department, item or officer (key columns cannot be NULL). A row whose
@@ -90,11 +100,6 @@ class DailyFigures(Base):
 
     __tablename__ = "statistics_daily"
 
-    grain: Mapped[str] = mapped_column(String(10), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    department: Mapped[str] = mapped_column(String(64), primary_key=True)
-    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    officer: Mapped[str] = mapped_column(String(100), primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer)
     on_time: Mapped[int] = mapped_column(Integer)  # completed within the promised limit
@@ -105,17 +110,12 @@ class DailyFigures(Base):
     open_alerts: Mapped[int] = mapped_column(Integer)  # alerts of these cases not acknowledged
 
 
-class DailyWorkingDays(Base):
+class DailyWorkingDays(_DailyKey, Base):
     """The histogram beside `statistics_daily`: how many completed cases of its row took so many working days
     (keeps the 90th percentile exact). A count that falls to 0 is deleted."""
 
     __tablename__ = "statistics_daily_working_days"
 
-    grain: Mapped[str] = mapped_column(String(10), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    department: Mapped[str] = mapped_column(String(64), primary_key=True)
-    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    officer: Mapped[str] = mapped_column(String(100), primary_key=True)
     working_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     cases: Mapped[int] = mapped_column(Integer)
 
