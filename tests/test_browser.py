@@ -11,19 +11,13 @@ import re
 
 import pytest
 
-from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api, served
+from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api
 from tests.web_helpers import PASSWORD, accept_case, open_task, start_case
 
 pytest_plugins = ["tests.web_fixtures"]
 
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def live_server(app):
-    with served(app) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

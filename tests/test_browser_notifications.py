@@ -3,9 +3,7 @@ unread count beside the nav link, opens the page, marks one read, switches to En
 
 from __future__ import annotations
 
-import pytest
-
-from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api, served
+from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, playwright_api
 from tests.test_web_notifications import escalate
 from tests.web_helpers import PASSWORD
 
@@ -13,12 +11,6 @@ pytest_plugins = ["tests.web_fixtures"]
 
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def live_server(app):
-    with served(app) as url:
-        yield url
 
 
 def test_reviewer_reads_the_warnings_addressed_to_him_and_his_post(site, clock, live_server):

@@ -226,7 +226,6 @@ def test_failing_script_at_start_leaves_no_case(engine, deploy, tmp_path):
         assert s.scalar(select(func.count()).select_from(HumanTask)) == 0
 
 
-
 def test_task_query_filters_combine(engine, deploy):
     """Each combination of filters is its own statement (built once): user and groups offer, state and case narrow,
     and an empty list of groups offers nothing (it once matched every task)."""
@@ -245,6 +244,7 @@ def test_task_query_filters_combine(engine, deploy):
     assert [t.bpmn_id for t in engine.tasks.query(case_id=first.id, state="completed")] == ["accept"]
     assert [t.id for t in engine.tasks.query(state=None, limit=1, offset=0)] != []
     assert len(engine.tasks.query(state=None, case_id=first.id, limit=1, offset=1)) == 1
+
 
 # -- task rules -------------------------------------------------------------------------------------------
 def test_claim_rules_and_completed_task_message(engine, deploy):

@@ -106,6 +106,15 @@ def app(site, tmp_path):
 
 
 @pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port while the test runs (for the browser tests); its base URL."""
+    from tests.browser_kit import served
+
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture
 def signed_in(app):
     """signed_in("wang.rev") -> a test client with that user's session."""
 
