@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, exists, not_, select
 
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine import policy
+from engine.errors import InvalidData, NotFound
 from engine.receipts import next_value
 from engine.store.supervision import AccountabilityRecord, AlertAction
 from engine.store.time_limits import SupervisionAlert, SupervisionLetter
-from engine.supervision import ACTION_ROLES, Scope, scope_of
+from engine.supervision import Scope, scope_of
 
 TIME_KINDS = {"yellow": "黄牌预警", "red": "红牌警告", "red_plus": "红牌督办"}
 FAULT_KINDS = {
@@ -53,9 +54,9 @@ class AlertFilter:
     limit: int = 200
 
 
-def _require_supervisor(user) -> None:
-    if not set(getattr(user, "roles", ()) or ()) & ACTION_ROLES:
-        raise Forbidden(f"{user.username} may not act on alerts: that needs the supervisor role")
+def _require_supervisor(engine, user, action: str, department: str | None = None) -> None:
+    """The permission policy's answer for a supervisor's act on an alert (or a department it addresses)."""
+    policy.require(policy.subject(engine, user), action, policy.Target(department=department))
 
 
 def _reason(text: str | None, what: str = "note") -> str:
@@ -114,7 +115,7 @@ def _alert_in_scope(session, scope: Scope, alert_id: int) -> SupervisionAlert:
 
 def acknowledge(engine, user, alert_id: int, note: str) -> dict:
     """Close an open alert with a note saying what was checked or done."""
-    _require_supervisor(user)
+    _require_supervisor(engine, user, "act_on_alert")
     note = _reason(note)
     scope = scope_of(engine, user)
     with engine.db.session() as session, session.begin():
@@ -132,15 +133,14 @@ def acknowledge(engine, user, alert_id: int, note: str) -> dict:
 def issue_letter(engine, user, alert_id: int, department: str, reply_workdays: int, note: str) -> dict:
     """Issue a supervision letter (督办函) about an alert to a department in scope; its leader must reply within
     `reply_workdays` working days."""
-    _require_supervisor(user)
+    _require_supervisor(engine, user, "issue_letter")
     note = _reason(note)
     if not isinstance(reply_workdays, int) or not 1 <= reply_workdays <= MAX_REPLY_WORKDAYS:
         raise InvalidData(
             f"the reply deadline must be 1-{MAX_REPLY_WORKDAYS} working days", [("reply_workdays", "range")]
         )
     scope = scope_of(engine, user)
-    if not scope.allows(department):
-        raise Forbidden(f"department {department} is outside your supervision scope")
+    _require_supervisor(engine, user, "issue_letter", department)
     addressee = engine.identity.department(department)  # NotFound for an unknown department
     from engine.deadlines import calendar_for
 
@@ -169,7 +169,7 @@ def record_accountability(engine, user, *, target_kind: str, target: str, fault_
                           measure: str | None = None, case_id: str | None = None,
                           alert_id: int | None = None) -> dict:  # fmt: skip
     """Record a fault (过错责任追究) against an officer (user name) or a window (department code) in scope."""
-    _require_supervisor(user)
+    _require_supervisor(engine, user, "act_on_alert")
     reason = _reason(reason, "reason")
     if fault_kind not in FAULT_KINDS:
         raise InvalidData(
@@ -184,8 +184,7 @@ def record_accountability(engine, user, *, target_kind: str, target: str, fault_
         department = engine.identity.department(target).code
     else:
         raise InvalidData("the target is an officer or a window", [("target_kind", "unknown")])
-    if not scope.allows(department):
-        raise Forbidden(f"{target} is outside your supervision scope")
+    _require_supervisor(engine, user, "act_on_alert", department)
     with engine.db.session() as session, session.begin():
         if alert_id is not None:
             _alert_in_scope(session, scope, alert_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine import policy
 from engine.catalog_file import CatalogError, Item, Material, load_catalog, parse_limit, receipt_prefix
 from engine.errors import InvalidData, NotFound
 from engine.store import Case
@@ -75,7 +76,7 @@ class CatalogService:
         return Item.from_dict(row.definition)
 
     def apply(self, code: str, applicant: dict, data: dict | None = None, *, actor: str,
-              proxy: dict | None = None) -> Case:  # fmt: skip
+              proxy: dict | None = None, override: policy.Override | None = None) -> Case:  # fmt: skip
         """Start a case of the item's process for `applicant` (the party, for enforcement items); `data` may list
         the provided materials by name under "materials". Returns the case with its receipt number."""
         item = self.get(code)
@@ -87,7 +88,28 @@ class CatalogService:
             raise NotFound(f"item {item.code} runs process {item.process}, which is not deployed "
                            f"(govflow deploy processes/{item.process}.bpmn)") from None  # fmt: skip
         return self.engine.runtime.start(item.process, case_data, started_by=actor,
-                                         receipt_prefix=receipt_prefix(item))  # fmt: skip
+                                         receipt_prefix=receipt_prefix(item), override=override)  # fmt: skip
+
+    def accept(self, who, code: str, applicant: dict, data: dict | None = None, *, proxy: dict | None = None,
+               override: policy.Override | None = None) -> Case:  # fmt: skip
+        """Accept an application at a window (the pages, the API and the CLI come here): `who` (an Actor, a
+        User or a user name) must be a window for the item (the policy's `accept`), unless an operator
+        overrides it; then as `apply`, which gives the case the catalog's facts."""
+        item = self.get(code)
+        who = policy.subject(self.engine, who)
+        if override is None:
+            policy.require(who, "accept", self.target(item))
+        return self.apply(code, applicant, data, actor=who.username, proxy=proxy, override=override)
+
+    @staticmethod
+    def target(item: Item) -> policy.Target:
+        """An item as the permission policy sees it: its department and the comprehensive windows accepting it."""
+        return policy.Target(department=item.department, windows=item.windows, item=item.code)
+
+    def acceptable(self, who) -> list[Item]:
+        """The published items `who` may accept at their window."""
+        who = policy.subject(self.engine, who)
+        return [item for item in self.list() if policy.decide(who, "accept", self.target(item))]
 
     def _government(self, department: str) -> str:
         """The people's government above a department (its parent in the organisation), whose head approves a

@@ -38,7 +38,7 @@ _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
 _FIELDS = {
     "code", "name", "kind", "department", "legal_basis", "conditions", "materials", "handling",
     "statutory_limit", "promised_limit", "limit_basis", "stage_limits", "clock_stops", "fee", "process",
-    "co_departments", "no_reply_consent", "receipt_prefix",
+    "co_departments", "no_reply_consent", "receipt_prefix", "windows",
 }  # fmt: skip
 _REQUIRED = ("code", "name", "kind", "department", "legal_basis", "handling", "statutory_limit", "promised_limit",
              "process")  # fmt: skip
@@ -80,11 +80,13 @@ class Item:
     co_departments: tuple[str, ...] = ()
     no_reply_consent: bool = False
     receipt_prefix: str = ""
+    # Departments whose comprehensive window (综合窗口, 一窗受理) accepts the item besides its own department's.
+    windows: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-plain form (lists, not tuples), as stored in the catalog table."""
         dct = asdict(self)
-        for key in ("conditions", "clock_stops", "co_departments"):
+        for key in ("conditions", "clock_stops", "co_departments", "windows"):
             dct[key] = list(dct[key])
         dct["materials"] = [dict(m) for m in dct["materials"]]
         return dct
@@ -97,6 +99,7 @@ class Item:
             "materials": tuple(Material(**m) for m in dct.get("materials") or ()),
             "clock_stops": tuple(dct.get("clock_stops") or ()),
             "co_departments": tuple(dct.get("co_departments") or ()),
+            "windows": tuple(dct.get("windows") or ()),
         })  # fmt: skip
 
     def limits(self) -> dict:
@@ -257,6 +260,10 @@ class _ItemReader:
         co_departments = tuple(self.department("co_departments", c) for c in co)
         if process == "joint_review" and not co_departments:
             self.fail("co_departments", "a joint review item needs at least one co-department")
+        windows = self.raw.get("windows", [])
+        if not isinstance(windows, list):
+            self.fail("windows", "must be a list of department codes (the comprehensive windows accepting it)")
+        windows = tuple(self.department("windows", w) for w in windows)
         no_reply = self.raw.get("no_reply_consent", False)
         if not isinstance(no_reply, bool):
             self.fail("no_reply_consent", "must be true or false")
@@ -271,7 +278,7 @@ class _ItemReader:
             statutory_limit=self.raw["statutory_limit"], promised_limit=self.raw["promised_limit"],
             process=process, limit_basis=basis, conditions=self.texts("conditions"), materials=self.materials(),
             stage_limits=self.stage_limits(), clock_stops=clock_stops, fee=self.fee(),
-            co_departments=co_departments, no_reply_consent=no_reply,
+            co_departments=co_departments, no_reply_consent=no_reply, windows=windows,
             receipt_prefix=self.text("receipt_prefix", _PREFIX, required=False),
         )  # fmt: skip
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 
 class GovflowError(Exception):
-    """Base: str() is one clear line for a person."""
+    """Base: str() is one clear line for a person. A refusal of the permission policy also carries its reason
+    as a message key and parameters (`engine.policy.MESSAGES`), for the pages to say it in their language."""
 
     http_status = 400
+
+    def __init__(self, *args, key: str | None = None, params: dict | None = None):
+        super().__init__(*args)
+        self.key = key
+        self.params = dict(params or {})
 
 
 class NotFound(GovflowError):

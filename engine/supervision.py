@@ -15,13 +15,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, false, func, or_, select, true
 
+from engine import policy
 from engine.clock import LOCAL_TZ
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import InvalidData, NotFound
 from engine.store.supervision import SupervisedCase
 from engine.supervision_index import OPEN_STATUSES, colour_at
 
-VIEW_ROLES = frozenset({"supervisor", "leader", "admin"})
-ACTION_ROLES = frozenset({"supervisor"})
 COLOURS = ("green", "yellow", "red", "red_plus")
 STATUSES = ("running", "suspended", "error", "completed", "terminated")
 SORTS = {
@@ -50,13 +49,11 @@ class Scope:
 
 
 def scope_of(engine, user) -> Scope:
-    """The supervision scope of a user (identity's User); Forbidden unless they are a supervisor, leader or admin."""
-    roles = set(getattr(user, "roles", ()) or ())
-    if not roles & VIEW_ROLES:
-        raise Forbidden(f"{user.username} is not a supervisor: supervision needs the supervisor, leader or admin role")
-    if "admin" in roles:
-        return Scope(user.username, None)
-    return Scope(user.username, frozenset(engine.identity.supervision_scope(user.department)))
+    """The supervision scope of a user (identity's User or Actor); Forbidden unless the permission policy lets
+    them supervise (supervisors, leaders, administrators)."""
+    who = policy.subject(engine, user)
+    policy.require(who, "supervise")
+    return Scope(who.username, who.supervised)
 
 
 @dataclass

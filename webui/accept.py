@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import policy
 from engine.errors import GovflowError, InvalidData, NotFound
 from webui import case_view
 from webui.context import current_actor, engine
@@ -20,7 +21,6 @@ bp = Blueprint("accept", __name__, url_prefix="/accept")
 OUTCOMES = ("accept", "supplement", "refuse")
 _PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
 _ID_NO = re.compile(r"^[0-9A-Za-z]{8,20}$")
-WINDOW_ROLES = ("clerk", "approver", "admin")
 # Grounds of refusal at the window (行政许可法第32条第1款第1、2项, or another legal ground written out).
 REFUSAL_GROUNDS = {
     "not_required": "依法不需要取得行政许可",
@@ -34,21 +34,26 @@ DEFAULT_OPINIONS = {
 }
 
 
-def _window_only():
-    if not current_user.has_role(*WINDOW_ROLES):
-        abort(403)
+@bp.app_context_processor
+def _permissions():
+    """`may(action)` for the templates: whether the signed-in user may do an action at all (the nav links)."""
+
+    def may(action: str) -> bool:
+        return current_user.is_authenticated and policy.decide(policy.of_user(current_user.user), action).allowed
+
+    return {"may": may}
 
 
 @bp.get("/")
 @login_required
 def index():
-    _window_only()
     eng = engine()
     text = request.args.get("q", "").strip()
-    groups = set(current_actor().groups)
-    # A window accepts the items of the departments it is a window for (its clerk / approver groups).
-    items = [i for i in eng.catalog.list() if current_user.has_role("admin")
-             or {f"clerk@{i.department}", f"approver@{i.department}"} & groups]  # fmt: skip
+    # The items this window accepts (the permission policy: its department's, and those the catalog sends to a
+    # comprehensive window); someone who accepts none is not a window.
+    items = eng.catalog.acceptable(current_actor())
+    if not items:
+        abort(403)
     if text:
         items = [i for i in items if text in i.name or text.lower() in i.code.lower()]
     names = {d.code: d.name for d in eng.identity.departments()}
@@ -116,12 +121,14 @@ def _read_form(item) -> tuple[dict, dict | None, list[str], dict, dict[str, str]
 @bp.route("/<code>", methods=["GET", "POST"])
 @login_required
 def apply(code):
-    _window_only()
     eng = engine()
     try:
         item = eng.catalog.get(code)
     except NotFound:
         abort(404)
+    actor = current_actor()
+    if not policy.decide(policy.subject(eng, actor), "accept", eng.catalog.target(item)):
+        abort(403)
     department = _department_name(eng, item.department)
     if request.method == "GET":
         return render_template("accept_item.html", item=item, department=department, values={}, errors={},
@@ -138,8 +145,8 @@ def apply(code):
             "decided_by": current_user.username,
             "note": request.form.get("opinion", "").strip()[:2000],
         }
-        case = eng.catalog.apply(item.code, applicant, {"materials": provided, "acceptance": acceptance},
-                                 actor=current_user.username, proxy=proxy)  # fmt: skip
+        case = eng.catalog.accept(actor, item.code, applicant, {"materials": provided, "acceptance": acceptance},
+                                  proxy=proxy)  # fmt: skip
     except InvalidData as exc:
         errors = {field.split(".")[-1]: message for field, message in exc.errors} or {"_form": str(exc)}
         flash(_("未能登记：") + str(exc), "error")
@@ -193,17 +200,6 @@ def _department_name(eng, code: str) -> str:
         return code
 
 
-def _may_read(eng, view: dict) -> bool:
-    """The window that registered the case, or staff of the item's department (or above it)."""
-    if view.get("started_by") == current_user.username:
-        return True
-    department = (view.get("data") or {}).get("department")
-    try:
-        return department in eng.identity.department_scope(current_user.department)
-    except GovflowError:
-        return False
-
-
 @bp.get("/cases/<case_id>/<kind>")
 @login_required
 def document(case_id, kind):
@@ -212,11 +208,8 @@ def document(case_id, kind):
         abort(404)
     eng = engine()
     try:
-        view = eng.runtime.describe(case_id)
-        view["started_by"] = eng.runtime.get(case_id).started_by
+        view = eng.runtime.describe_for(current_actor(), case_id)
     except NotFound:
-        abort(404)
-    if not _may_read(eng, view):
         abort(404)
     data = view["data"]
     next_task = None
@@ -232,10 +225,8 @@ def document(case_id, kind):
 
 def _instant_decision(eng, case_id: str):
     """The open task of an instant item that this window may decide on the spot, if any."""
-    from engine.services.inbox import may_see
-
-    actor = current_actor()
+    who = policy.subject(eng, current_actor())
     for task in eng.tasks.query(case_id=case_id, state="open", limit=10):
-        if may_see(actor, task):
+        if policy.decide(who, "complete", policy.Target(task=task)):
             return task
     return None

@@ -8,11 +8,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import notify
+from engine import notify, policy
 from engine.errors import NotFound
 from engine.services.inbox import may_see
 from engine.store import HumanTask
-from engine.supervision import VIEW_ROLES
 from webui.context import current_actor, engine, safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -40,7 +39,7 @@ def _case_links(entries) -> dict[str, str]:
     for task in tasks:
         if task.case_id not in links and may_see(actor, task):
             links[task.case_id] = url_for("tasks.show", task_id=task.id)
-    if "supervision.case_page" in current_app.view_functions and current_user.has_role(*VIEW_ROLES):
+    if "supervision.case_page" in current_app.view_functions and policy.decide(policy.Subject(actor), "supervise"):
         for e in entries:
             if e.case_id and e.case_id not in links:
                 links[e.case_id] = url_for("supervision.case_page", ref=e.receipt_no or e.case_id)

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import replay, supervision, supervision_actions
+from engine import policy, replay, supervision, supervision_actions
 from engine.errors import GovflowError
 from engine.process_activity import activity_counts
 from engine.services.history import event_json
@@ -49,7 +49,7 @@ def scope():
 @bp.before_request
 @login_required
 def _supervisors_only():
-    if not current_user.has_role(*supervision.VIEW_ROLES):
+    if not policy.decide(policy.subject(engine(), viewer()), "supervise"):
         abort(403)
 
 
@@ -122,8 +122,10 @@ def _case_view(ref: str) -> dict:
 def case_page(ref: str):
     """The case: its diagram coloured by state, deadlines, audit timeline with replay, supervisor actions."""
     view = _case_view(ref)
-    return render_template("supervision/case.html", departments=_departments(),
-                           can_act=current_user.has_role(*supervision.ACTION_ROLES), **view)  # fmt: skip
+    can_act = policy.decide(policy.subject(engine(), viewer()), "suspend",
+                            policy.Target(department=view["row"].department))  # fmt: skip
+    return render_template("supervision/case.html", departments=_departments(), can_act=can_act.allowed,
+                           **view)  # fmt: skip
 
 
 @bp.get("/cases/<ref>/replay.json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine import deadlines
+from engine import deadlines, policy
 from engine.deadlines import CaseLimits, StageStatus
 from engine.errors import InvalidData, NotFound
 from engine.services.casework import StepContext, run_step
@@ -45,35 +45,47 @@ class DeadlineService:
         """case id → colour (None when the case has no limit)."""
         return {cid: limits.colour for cid, limits in self.many(case_ids, at).items()}
 
-    # -- decisions
-    def stop_clock(self, case_id: str, reason: str, *, basis: str | None = None, actor: str) -> None:
+    # -- decisions (`who`: a person's Actor, whose rights the permission policy checks on the locked case;
+    # `override`: an operator's override instead, recorded in the event)
+    def _authorise(self, ctx: StepContext, who, action: str, override: policy.Override | None) -> dict:
+        if who is not None and override is None:
+            policy.require(policy.subject(self.engine, who), action, policy.case_target(ctx.case))
+        return policy.override_payload(override)
+
+    def stop_clock(self, case_id: str, reason: str, *, basis: str | None = None, actor: str, who=None,
+                   override: policy.Override | None = None) -> None:  # fmt: skip
         """Stop every running clock of the case (hearing, testing, expert review ...); a reason is required."""
 
         def apply(ctx: StepContext):
+            extra = self._authorise(ctx, who, "stop_clock", override)
             row = StepClocks.of(ctx).stop(reason, basis)
-            return {"reason": row.reason, "basis": row.basis}
+            return {"reason": row.reason, "basis": row.basis, **extra}
 
         run_step(self.engine, case_id, actor, "clock_stopped", apply)
 
-    def resume_clock(self, case_id: str, *, actor: str) -> None:
+    def resume_clock(self, case_id: str, *, actor: str, who=None, override: policy.Override | None = None) -> None:
         """Let the case's clocks run again."""
 
         def apply(ctx: StepContext):
+            extra = self._authorise(ctx, who, "resume_clock", override)
             if not StepClocks.of(ctx).resume():
                 raise InvalidData(f"the clocks of case {ctx.case.receipt_no} are not stopped")
-            return {}
+            return extra
 
         run_step(self.engine, case_id, actor, "clock_resumed", apply)
 
-    def extend(self, case_id: str, stage: str, by: str, *, basis: str, approved_by: str, actor: str) -> StageStatus:
+    def extend(self, case_id: str, stage: str, by: str, *, basis: str, approved_by: str, actor: str, who=None,
+               override: policy.Override | None = None) -> StageStatus:  # fmt: skip
         """The one lawful extension of a stage's limit (refused beyond the legal maximum, citing the article)."""
         result: list[StageStatus] = []
 
         def apply(ctx: StepContext):
+            extra = self._authorise(ctx, who, "extend", override)
             clocks = StepClocks.of(ctx)
             row = clocks.extend(stage, by, basis, approved_by)
             result.append(clocks.status(stage))
-            return {"stage": stage, "by": row.extension, "basis": row.extension_basis, "approved_by": approved_by}
+            return {"stage": stage, "by": row.extension, "basis": row.extension_basis, "approved_by": approved_by,
+                    **extra}  # fmt: skip
 
         run_step(self.engine, case_id, actor, "limit_extended", apply)
         return result[0]

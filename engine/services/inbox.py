@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select, union_all
 
+from engine import policy
 from engine.calendar import WorkdayCalendar
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
@@ -376,8 +377,6 @@ def on_behalf_of(actor, task: HumanTask) -> str | None:
 
 
 def may_see(actor, task: HumanTask) -> bool:
-    """Whether the task is the actor's, a covered colleague's, or offered to them (whatever its state)."""
-    people = {actor.username, *actor.covers}
-    if task.assignee in people or task.completed_by in people:
-        return True
-    return bool(set(task.candidate_users or ()) & people or set(task.candidate_groups or ()) & set(actor.groups))
+    """Whether the task is the actor's, a covered colleague's, or offered to them (whatever its state): the
+    permission policy's `see_task`."""
+    return policy.decide(policy.Subject(actor), "see_task", policy.Target(task=task)).allowed

@@ -8,13 +8,14 @@ import uuid
 
 from sqlalchemy import select
 
-from engine import audit, workflow
+from engine import audit, policy, workflow
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
 from engine.services.casework import StepContext, after_event, json_plain, run_step, save
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
+CORRECTABLE_FACTS = frozenset({"applicant", "proxy"})
 
 
 def check_json_object(data, what: str = "data") -> dict:
@@ -38,8 +39,31 @@ class RuntimeService:
         self.engine = engine
         self._versions: dict[int, tuple[str, int]] = {}
 
+    def start_as(self, who, process_key: str, data: dict | None = None, *, version: int | None = None,
+                 override: policy.Override | None = None) -> Case:  # fmt: skip
+        """Start a case as a person (the API, the CLI): the policy's `start` in the case's department (their
+        own unless the data names another). A process that runs catalog items is refused, naming the items: its
+        cases get their facts (department, applicant, limits, materials) from the catalog, through
+        `catalog.accept`, exactly as at the window."""
+        data = check_json_object(data)
+        pv = self.engine.repository.get(process_key, version)
+        items = [i.code for i in self.engine.catalog.list() if i.process == pv.key]
+        if items:
+            raise InvalidData(
+                f"process {pv.key} runs catalog items ({', '.join(items[:5])}{' ...' if len(items) > 5 else ''}): "
+                f"accept an application for one of them (`govflow apply ITEM_CODE --applicant ...`, or item_code "
+                f"with applicant in the API) so that the item's department, limits and materials apply",
+                [("item_code", "required")],
+            )  # fmt: skip
+        who = policy.subject(self.engine, who)
+        data = {"department": who.department, **data}
+        if override is None:
+            policy.require(who, "start", policy.Target(department=data.get("department")))
+        return self.start(pv.key, data, started_by=who.username, version=pv.version, override=override)
+
     def start(self, process_key: str, data: dict | None = None, *, started_by: str = "system",
-              version: int | None = None, receipt_prefix: str | None = None) -> Case:  # fmt: skip
+              version: int | None = None, receipt_prefix: str | None = None,
+              override: policy.Override | None = None) -> Case:  # fmt: skip
         """Start a case on the latest (or given) version of a process; one transaction, nothing left behind
         when a script in the diagram fails."""
         data = check_json_object(data)
@@ -67,7 +91,7 @@ class RuntimeService:
                 event = audit.append(
                     session, case, now, started_by, "case_started",
                     {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
-                     "active": flow.active_elements()},
+                     "active": flow.active_elements(), **policy.override_payload(override)},
                 )  # fmt: skip
                 after_event(engine, session, case, event, ctx)
             return case
@@ -98,17 +122,17 @@ class RuntimeService:
 
         return run_step(self.engine, case_id, actor, "timers_fired", apply)
 
-    def suspend(self, case_id: str, *, actor: str, reason: str) -> Case:
-        return self._set_status(case_id, actor, reason, "case_suspended", ("running",), "suspended")
+    def suspend(self, case_id: str, *, actor: str, reason: str, override: policy.Override | None = None) -> Case:
+        return self._set_status(case_id, actor, reason, "case_suspended", ("running",), "suspended", override)
 
-    def resume(self, case_id: str, *, actor: str, reason: str) -> Case:
-        return self._set_status(case_id, actor, reason, "case_resumed", ("suspended",), "running")
+    def resume(self, case_id: str, *, actor: str, reason: str, override: policy.Override | None = None) -> Case:
+        return self._set_status(case_id, actor, reason, "case_resumed", ("suspended",), "running", override)
 
-    def terminate(self, case_id: str, *, actor: str, reason: str) -> Case:
+    def terminate(self, case_id: str, *, actor: str, reason: str, override: policy.Override | None = None) -> Case:
         return self._set_status(case_id, actor, reason, "case_terminated", ("running", "suspended", "error"),
-                                "terminated")  # fmt: skip
+                                "terminated", override)  # fmt: skip
 
-    def _set_status(self, case_id, actor, reason, action, statuses, new_status) -> Case:
+    def _set_status(self, case_id, actor, reason, action, statuses, new_status, override=None) -> Case:
         if not (reason or "").strip():
             raise InvalidData("a reason is required", [("reason", "required")])
 
@@ -120,11 +144,11 @@ class RuntimeService:
                     select(HumanTask).where(HumanTask.case_id == ctx.case.id, HumanTask.state == "open")
                 ):
                     row.state, row.completed_at = "cancelled", ctx.now
-            return {"reason": reason.strip()}
+            return {"reason": reason.strip(), **policy.override_payload(override)}
 
         return run_step(self.engine, case_id, actor, action, apply, statuses=statuses, load_flow=False)
 
-    def retry(self, case_id: str, *, actor: str) -> Case:
+    def retry(self, case_id: str, *, actor: str, override: policy.Override | None = None) -> Case:
         """Put a case in `error` back to running and run its engine steps and due timers again."""
 
         def apply(ctx: StepContext):
@@ -132,9 +156,30 @@ class RuntimeService:
             ctx.case.status = "running"
             ctx.case.error_element = ctx.case.error_message = None
             ctx.flow.fire_due_timers(ctx.record)
-            return {"previous_error": previous}
+            return {"previous_error": previous, **policy.override_payload(override)}
 
         return run_step(self.engine, case_id, actor, "case_retried", apply, statuses=("error",))
+
+    def correct(self, case_id: str, facts: dict, *, actor: str, reason: str) -> Case:
+        """Correct the applicant's or the agent's particulars of a case (当场更正, 行政许可法第32条第1款第3项):
+        the action made for them, audited with the old and the new values and the reason. Facts that route a
+        case (department, item) are not corrected here: a case of the wrong item or department is refused and
+        applied for again."""
+        facts = check_json_object(facts, "facts")
+        wrong = sorted(set(facts) - CORRECTABLE_FACTS)
+        if wrong or not facts:
+            named = ", ".join(wrong) or "nothing"
+            raise InvalidData(f"only {', '.join(sorted(CORRECTABLE_FACTS))} can be corrected, not {named}",
+                              [(name, "not correctable") for name in wrong])  # fmt: skip
+        if not (reason or "").strip():
+            raise InvalidData("a reason is required", [("reason", "required")])
+
+        def apply(ctx: StepContext):
+            before = {name: (ctx.case.data or {}).get(name) for name in facts}
+            ctx.flow.correct_data(facts)
+            return {"before": before, "after": facts, "reason": reason.strip()}
+
+        return run_step(self.engine, case_id, actor, "case_corrected", apply, statuses=("running", "suspended"))
 
     def get(self, case_id: str) -> Case:
         with self.engine.db.lookup_session() as session:
@@ -149,6 +194,25 @@ class RuntimeService:
                 .order_by(HumanTask.created_at)
             ).all()  # fmt: skip
             return self.case_json(case, tasks, session)
+
+    def describe_for(self, who, case_ref: str) -> dict:
+        """The case as `describe` gives it, when `who` may see it (the policy's `see_case`); NotFound otherwise,
+        so a case out of their reach does not exist for them."""
+        with self.engine.db.session() as session:
+            case = _find(session, case_ref)
+            tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)
+                                    .order_by(HumanTask.created_at)).all()  # fmt: skip
+            if not policy.decide(policy.subject(self.engine, who), "see_case", policy.case_target(case, tasks)):
+                raise NotFound(f"case {case_ref} does not exist")
+            return self.case_json(case, tasks, session)
+
+    def may_see(self, who, case_ref: str) -> bool:
+        """Whether `who` may see the case (False for an unknown one too)."""
+        try:
+            self.describe_for(who, case_ref)
+        except NotFound:
+            return False
+        return True
 
     def case_json(self, case: Case, open_tasks, session=None) -> dict:
         """The JSON of a case and its open task rows (as `describe` gives it, from rows the caller has)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import and_, bindparam, exists, false, or_, select
 
-from engine import workflow
+from engine import policy, workflow
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.services import inbox as inbox_query
 from engine.services.casework import StepContext, run_step
@@ -107,7 +107,7 @@ class TaskService:
         """The task when the actor may see it; NotFound otherwise (another department's task does not exist
         for them)."""
         task = self.get(task_id)
-        if not inbox_query.may_see(actor, task):
+        if not policy.decide(policy.subject(self.engine, actor), "see_task", policy.Target(task=task)):
             raise NotFound(f"task {task_id} does not exist")
         return task
 
@@ -119,87 +119,78 @@ class TaskService:
         if task.state != "open":
             raise Conflict(f"task {task.id} is {task.state} (its case moved on at {_when(task)})")
 
-    @staticmethod
-    def _check_offered(task: HumanTask, user: str, groups: Iterable[str] | None) -> None:
-        """`groups` None means a trusted caller (the operator's CLI); the web passes the user's groups."""
-        if groups is None or task.assignee == user:
-            return
-        if user in (task.candidate_users or []) or set(groups) & set(task.candidate_groups or []):
-            return
-        raise Forbidden(f"task {task.id} is not offered to {user}")
+    def _subject(self, user: str, actor, groups: Iterable[str] | None) -> policy.Subject:
+        """Who acts: an Actor (the web, the API, the CLI), a user name with the groups the caller vouches for,
+        or a user name alone (an engine-internal caller: every task is offered to it, a claim still binds)."""
+        if actor is not None:
+            return policy.subject(self.engine, actor)
+        if groups is not None:
+            return policy.named(user, groups)
+        return policy.named(user, trusted=True)
 
-    @staticmethod
-    def _authorise(row: HumanTask, actor) -> str | None:
-        """For an Actor: refuse a task neither theirs nor offered to them (403); a claim by someone they do not
-        cover is a conflict (409). Returns the covered colleague they act for ("B for A"), else None."""
-        if row is None:
+    def _authorise(self, row: HumanTask, action: str, who: policy.Subject | None) -> str | None:
+        """Ask the policy (nothing to ask under an operator's override, `who` None): a task neither theirs nor
+        offered to them is refused (403), a task claimed by someone they do not cover is a conflict (409), a
+        task no longer open a conflict too. Returns the covered colleague a backup acts for ("B for A")."""
+        if who is None:
+            self._check_open(row)
             return None
-        people = {actor.username, *actor.covers}
-        offered = bool(set(row.candidate_users or ()) & people or set(row.candidate_groups or ()) & set(actor.groups))
-        if row.assignee not in people and not offered:
-            raise Forbidden(f"task {row.id} is not offered to {actor.username}")
-        TaskService._check_open(row)
-        if row.assignee is not None and row.assignee not in people:
-            raise Conflict(f"task {row.id} is already claimed by {row.assignee}")
-        return inbox_query.on_behalf_of(actor, row)
+        decision = policy.decide(who, action, policy.Target(task=row))
+        if not decision.allowed and not decision.conflict:
+            policy.require(who, action, policy.Target(task=row))
+        self._check_open(row)
+        if not decision.allowed:
+            policy.require(who, action, policy.Target(task=row))
+        return decision.on_behalf_of
 
     def _on_task(self, task_id: str, user: str, action: str, change, load_flow: bool = False,
-                 actor=None, with_case: bool = False):  # fmt: skip
+                 who: policy.Subject | None = None, with_case: bool = False, override=None):  # fmt: skip
         changed: list[HumanTask] = []
         steps: list[StepContext] = []
+        rule = {"task_claimed": "claim", "task_unclaimed": "unclaim", "task_delegated": "delegate",
+                "task_completed": "complete"}[action]  # fmt: skip
 
         def apply(ctx: StepContext):
             row = ctx.open_task(task_id)
-            behalf = self._authorise(row, actor) if actor is not None else None
-            self._check_open(row)
+            if row is None:
+                raise NotFound(f"task {task_id} does not exist")
+            behalf = self._authorise(row, rule, None if override is not None else who)
             result = change(ctx, row) or {}
             changed.append(row)
             steps.append(ctx)
             if behalf:
                 result = {**result, "on_behalf_of": behalf}
-            return {"_bpmn_id": row.bpmn_id, **result}
+            return {"_bpmn_id": row.bpmn_id, **result, **policy.override_payload(override)}
 
         case = run_step(self.engine, None, user, action, apply, task_id=task_id, load_flow=load_flow)
         if with_case:
             return changed[0], self.engine.runtime.case_json(case, steps[0].open_tasks())
         return changed[0]
 
-    def _check_form(self, row: HumanTask, data: dict) -> None:
-        """Validate the submitted data against the task's form (422 listing each field) when the form exists."""
-        forms = getattr(self.engine, "forms", None)
-        if row.form_key and forms is not None and forms.exists(row.form_key):
-            forms.check(row.form_key, data)
-
     # -- actions
-    def claim(self, task_id: str, user=None, groups: Iterable[str] | None = None, *, actor=None) -> HumanTask:
+    def claim(self, task_id: str, user=None, groups: Iterable[str] | None = None, *, actor=None,
+              override: policy.Override | None = None) -> HumanTask:  # fmt: skip
         """Take the task. With an Actor, a backup may take over a covered colleague's task ("B for A")."""
         user, actor = _actor_of(user, actor)
 
         def change(ctx, row):
-            if actor is not None:
-                row.assignee = user
-                return None
-            if row.assignee and row.assignee != user:
-                raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
-            self._check_offered(row, user, groups)
             row.assignee = user
 
-        return self._on_task(task_id, user, "task_claimed", change, actor=actor)
+        return self._on_task(task_id, user, "task_claimed", change, who=self._subject(user, actor, groups),
+                             override=override)  # fmt: skip
 
-    def unclaim(self, task_id: str, user=None, *, actor=None) -> HumanTask:
+    def unclaim(self, task_id: str, user=None, *, actor=None, override: policy.Override | None = None) -> HumanTask:
         """Give the task back to its groups."""
         user, actor = _actor_of(user, actor)
-        mine = {user, *(actor.covers if actor is not None else ())}
 
         def change(ctx, row):
-            if row.assignee not in mine:
-                raise Forbidden(f"task {task_id} is not claimed by {user}")
             row.assignee = None
 
-        return self._on_task(task_id, user, "task_unclaimed", change, actor=actor)
+        return self._on_task(task_id, user, "task_unclaimed", change, who=self._subject(user, actor, None),
+                             override=override)  # fmt: skip
 
     def delegate(self, task_id: str, user=None, to_user: str | None = None, groups: Iterable[str] | None = None,
-                 *, actor=None) -> HumanTask:  # fmt: skip
+                 *, actor=None, override: policy.Override | None = None) -> HumanTask:  # fmt: skip
         """Hand the task to someone; with an Actor only to a colleague of the same department who is present."""
         user, actor = _actor_of(user, actor)
         if not to_user or not isinstance(to_user, str):
@@ -208,14 +199,11 @@ class TaskService:
             self._check_colleague(actor, to_user)
 
         def change(ctx, row):
-            if actor is None:
-                if row.assignee and row.assignee != user:
-                    raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-                self._check_offered(row, user, groups)
             row.assignee = to_user
             return {"to": to_user}
 
-        return self._on_task(task_id, user, "task_delegated", change, actor=actor)
+        return self._on_task(task_id, user, "task_delegated", change, who=self._subject(user, actor, groups),
+                             override=override)  # fmt: skip
 
     def _check_colleague(self, actor, to_user: str) -> None:
         if to_user == actor.username:
@@ -231,21 +219,17 @@ class TaskService:
             raise InvalidData(f"{to_user} is absent{when}; {backup} covers for them", [("to", "absent")])
 
     def complete(self, task_id: str, user=None, data: dict | None = None,
-                 groups: Iterable[str] | None = None, *, actor=None, with_case: bool = False):  # fmt: skip
-        """Complete a task with the submitted form data; the case then runs on to its next wait. With an Actor
-        the data is validated against the task's form (422) and the opinion is recorded in the audit event.
-        Returns the task row; with `with_case`, (the task row, the case as `runtime.describe` gives it after
-        the step)."""
+                 groups: Iterable[str] | None = None, *, actor=None, with_case: bool = False,
+                 override: policy.Override | None = None):  # fmt: skip
+        """Complete a task with the submitted form data; the case then runs on to its next wait. The data must
+        fit the task's form (`FormLibrary.check_completion`: only its fields, of their types, the required ones
+        given; 422 listing each field), on every path; the opinion is recorded in the audit event. Returns the
+        task row; with `with_case`, (the task row, the case as `runtime.describe` gives it after the step)."""
         user, actor = _actor_of(user, actor)
         data = check_json_object(data)
 
         def change(ctx: StepContext, row: HumanTask):
-            if actor is not None:
-                self._check_form(row, data)
-            else:
-                if row.assignee and row.assignee != user:
-                    raise Conflict(f"task {task_id} is claimed by {row.assignee}")
-                self._check_offered(row, user, groups)
+            self.engine.forms.check_completion(row.form_key, data)
             try:
                 ctx.flow.complete(task_id, data, ctx.record)
             except workflow.TaskNotReady:
@@ -253,4 +237,6 @@ class TaskService:
             ctx.completed_task = (task_id, user)
             return {"data": data, "opinion": data.get("opinion")} if actor is not None else {"data": data}
 
-        return self._on_task(task_id, user, "task_completed", change, load_flow=True, actor=actor, with_case=with_case)
+        return self._on_task(task_id, user, "task_completed", change, load_flow=True,
+                             who=self._subject(user, actor, groups), with_case=with_case,
+                             override=override)  # fmt: skip
