@@ -22,6 +22,11 @@ from jsonschema.exceptions import SchemaError
 from engine.errors import InvalidData, NotFound
 
 OPINION = "opinion"
+# Case facts that route or scope a case: the catalog and the window set them, and only the actions made for them
+# change them (audited as such); a task's completion never does, whatever its form says.
+CASE_FACTS = frozenset({"department", "item_code", "item_name", "item_kind", "applicant", "proxy", "co_departments",
+                        "government", "limits"})  # fmt: skip
+UNKNOWN_FIELD = "表单没有此字段"
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 _WIDGETS = {"text", "textarea", "number", "date", "radio", "select", "checkbox", "file", "table"}
 _TRUE = {"on", "true", "1", "yes", "y", "是"}
@@ -174,7 +179,7 @@ def _message(error) -> str:
     if kw == "format":
         return _FORMAT_MESSAGES.get(v, "格式不正确")
     if kw == "additionalProperties":
-        return "含有表单未定义的字段"
+        return UNKNOWN_FIELD
     return error.message
 
 
@@ -259,6 +264,12 @@ class FormLibrary:
                 data[f.name] = bool(values) and values[-1].strip().lower() in _TRUE
             elif values and values[-1].strip():
                 data[f.name] = _scalar(f, values[-1])
+        tables = [re.compile(rf"^{re.escape(f.name)}-\d+-") for f in form.fields if f.widget == "table"]
+        for name in formdata:
+            # an input the form does not have is kept as sent, so that `validate` refuses it by name
+            if name not in data and form.field(name) is None and not any(t.match(name) for t in tables):
+                values = _values(formdata, name)
+                data[name] = values[-1] if values else ""
         return data
 
     @staticmethod
@@ -291,6 +302,8 @@ class FormLibrary:
         form, validator = self._load(key)
         order = {f.name: i for i, f in enumerate(form.fields)}
         found = []
+        if isinstance(data, dict):
+            found += [(name, UNKNOWN_FIELD) for name in data if form.field(name) is None]
         for error in validator.iter_errors(data):
             path = [str(p) for p in error.absolute_path]
             if error.validator == "required":
@@ -309,6 +322,20 @@ class FormLibrary:
             form = self.get(key)
             names = "、".join(dict.fromkeys(self._title(form, f) for f, _ in errors))
             raise InvalidData(f"表单「{form.title}」有 {len(errors)} 处需要修改：{names}", errors)
+
+    def check_completion(self, key: str | None, data: dict) -> None:
+        """What a task's completion may write (every path: the pages, the API, the CLI): never a case fact
+        (`CASE_FACTS`), and, when the diagram names a form, only that form's fields, of their types, with the
+        required ones given. InvalidData (422) names each field and the reason."""
+        facts = sorted(CASE_FACTS & set(data))
+        if facts:
+            raise InvalidData(f"{'、'.join(facts)} 是办件的基本信息，不能在办理任务时修改（字段 {', '.join(facts)}）",
+                              [(name, "办件基本信息，不能在办理任务时修改") for name in facts])  # fmt: skip
+        if not key:
+            return  # the diagram names no form for this task: nothing narrows its data further
+        if not self.exists(key):
+            raise InvalidData(f"任务的表单 {key} 不在表单目录中，无法核对提交的数据", [("_form", "form not found")])
+        self.check(key, data)
 
     @staticmethod
     def _title(form: Form, path: str) -> str:

@@ -497,6 +497,14 @@ class CaseWorkflow:
             data.update(last.data)
         return data
 
+    def correct_data(self, changes: dict) -> None:
+        """Change case facts outside any task (a correction made for them): every task that is or was on the
+        way carries the new values, as `share_data` hands on a step's data."""
+        for task in self._tasks(_CARRIES_DATA):
+            if not self._in_instance(task):
+                task.data.update(changes)
+        self.wf.task_tree.data.update(changes)
+
     def share_data(self) -> dict:
         """Make case data one set of variables per case, as process variables are in Camunda.
 

@@ -359,3 +359,25 @@ def test_accept_catalog_item_gives_receipt(api, engine):
     assert case["data"]["item_code"] == item.code and case["data"]["applicant"]["name"] == "王五"
     catalog_process = api.call("POST", "/cases", "clerk.scjg", json={"process_key": "approval"})
     assert catalog_process.status_code == 422 and "item_code" in catalog_process.get_json()["error"]
+
+
+def test_a_completion_writes_only_the_fields_of_the_form(api, engine):
+    """The clerk who sent `department` and `applicant.name` with a completion moved the case to another
+    department's queue; now the fields outside the form are refused by name, and the case stays where it is."""
+    case = api.start()
+    task = api.open_task(case["id"])
+    api.call("POST", f"/tasks/{task['id']}/claim", "reviewer.scjg")
+    sent = {**REVIEW, "department": HOUSING, "applicant": {"name": "别的申请人"}, "approved_by": "me"}
+    response = api.call("POST", f"/tasks/{task['id']}/complete", "reviewer.scjg", json={"data": sent})
+    assert response.status_code == 422, response.get_json()
+    fields = {e["field"] for e in response.get_json()["errors"]}
+    assert fields == {"applicant", "department"}  # case facts first: refused whatever the form says
+    response = api.call("POST", f"/tasks/{task['id']}/complete", "reviewer.scjg",
+                        json={"data": {**REVIEW, "approved_by": "me", "hazard": "no"}})  # fmt: skip
+    assert response.status_code == 422
+    assert {(e["field"], e["message"]) for e in response.get_json()["errors"]} == {
+        ("approved_by", "表单没有此字段"), ("hazard", "应为是/否")
+    }
+    after = api.call("GET", f"/cases/{case['id']}", "reviewer.scjg").get_json()
+    assert after["data"]["department"] == MARKET and [t["id"] for t in after["tasks"]] == [task["id"]]
+    assert api.call("GET", "/tasks", "reviewer.zjj").get_json()["total"] == 0

@@ -27,8 +27,9 @@ def people(engine, deploy):
     return engine.identity
 
 
-def _start(engine, *, named="clerk.scjg", due="2026-09-25T17:00:00+08:00", applicant="鑫源餐饮管理有限公司"):
-    data = {"department": MARKET, "named": named, "due": due, "item_code": "MKT-001", "item_name": "食品经营许可",
+def _start(engine, *, named="clerk.scjg", due="2026-09-25T17:00:00+08:00", applicant="鑫源餐饮管理有限公司",
+           item_name="食品经营许可"):  # fmt: skip
+    data = {"department": MARKET, "named": named, "due": due, "item_code": "MKT-001", "item_name": item_name,
             "applicant": {"name": applicant}}  # fmt: skip
     case = engine.runtime.start("inbox_offers", data)
     return case, {t.bpmn_id: t for t in engine.tasks.query(case_id=case.id)}
@@ -80,7 +81,9 @@ def test_rows_carry_the_case_facts_and_follow_a_correction(engine, people):
     assert {(r.receipt_no, r.item_code, r.item_name, r.department, r.applicant_name, r.case_status) for r in rows} == {
         (case.receipt_no, "MKT-001", "食品经营许可", MARKET, "甲公司", "running")
     }
-    engine.tasks.complete(tasks["solo"].id, actor=reviewer, data={"applicant": {"name": "乙公司"}})
+    # a correction is the action made for it, not a task's completion (which may not touch the applicant)
+    engine.runtime.correct(case.id, {"applicant": {"name": "乙公司"}}, actor="clerk.scjg", reason="名称笔误")
+    engine.tasks.complete(tasks["solo"].id, actor=reviewer, data={"opinion": "同意"})
     rows, total, _ = engine.tasks.inbox(reviewer, {"text": "乙公司"})
     assert sorted(r.bpmn_id for r in rows) == ["joint", "named"] and {r.applicant_name for r in rows} == {"乙公司"}
     assert engine.tasks.inbox(reviewer, {"text": "甲公司"})[1] == 0
@@ -91,10 +94,10 @@ def test_rows_carry_the_case_facts_and_follow_a_correction(engine, people):
 def test_an_absurdly_long_applicant_name_does_not_stop_the_case(engine, people):
     """The search text sits in a PostgreSQL index entry (at most 2,704 bytes): it is cut short, not refused."""
     name = "𠀀" * 150 + "有限公司" * 20  # 4-byte characters first: ~1,000 bytes of name alone
-    case, tasks = _start(engine, applicant=name)
-    reviewer = people.actor("reviewer.scjg")
     long_item = "𠀁" * 300  # item name and applicant both at their 200 characters: 466 characters in all
-    engine.tasks.complete(tasks["solo"].id, actor=reviewer, data={"applicant": {"name": name}, "item_name": long_item})
+    case, tasks = _start(engine, applicant=name, item_name=long_item)
+    reviewer = people.actor("reviewer.scjg")
+    engine.tasks.complete(tasks["solo"].id, actor=reviewer, data={"opinion": "同意"})
     with engine.db.session() as s:
         texts = s.scalars(select(HumanTask.search_text).where(HumanTask.case_id == case.id,
                                                               HumanTask.state == "open")).all()  # fmt: skip
@@ -140,7 +143,7 @@ def test_pages_of_the_merged_parts_follow_each_sort_and_colour(engine, people, c
         clock.advance(minutes=1)
         case = engine.runtime.start("inbox_due", {"department": MARKET, "due": "2026-09-30T17:00:00+08:00"})
         review = engine.tasks.query(case_id=case.id)[0]
-        engine.tasks.complete(review.id, "reviewer.scjg", {"conclusion": "pass"}, [REVIEWERS])
+        engine.tasks.complete(review.id, "reviewer.scjg", {"conclusion": "pass", "site_area": 35}, [REVIEWERS])
     engine.tasks.claim(solos[1].id, actor=people.actor("reviewer.scjg"))  # their own part of the query
     engine.tasks.claim(solos[3].id, actor=people.actor("reviewer2.scjg"))  # gone from their list
     people.set_absent("approver.scjg", "reviewer.scjg")  # the reviewer acts with the approvers' group too

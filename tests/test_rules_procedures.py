@@ -3,16 +3,22 @@ in a procedure is driven through the engine services and raises its alert citing
 the same procedures raise none. The test clock starts on Friday 2026-09-18 09:00 (working days then: 09-20 调休,
 09-21 … 09-24, 09-28 … 09-30, 10-08 … — see test_procedures_approval).
 
-Unlawful steps that a form would refuse are entered the way an operator's trusted call can (the task service
-checks forms only for a signed-in user), which is exactly what supervision must catch."""
+Unlawful steps that the shipped forms refuse (on every path) are entered as under an edited procedure whose forms
+no longer ask for what the law requires: the rules are then the only guard, which is what supervision must catch."""
 
 from __future__ import annotations
 
+import functools
+import json
+import shutil
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from engine import rules
+from engine.forms import FormLibrary
 from engine.store.time_limits import SupervisionAlert
 from tests.procedures_kit import (
     PERSON,
@@ -43,9 +49,29 @@ def rule_alerts(engine, case_id) -> dict[tuple[str, str], str]:
         return {(a.kind, a.stage): a.message for a in rows}
 
 
+# What makes a form ask for a field (or a field depend on another): left out of the edited procedure's forms.
+_DEMANDS = ("required", "allOf", "anyOf", "oneOf", "if", "then", "else", "dependentRequired", "dependentSchemas")
+
+
+@functools.cache
+def _lax_forms(source: Path) -> Path:
+    """A copy of the forms that declare the same fields but demand none of them (an edited procedure)."""
+    target = Path(tempfile.mkdtemp(prefix="lax-forms-")) / "forms"
+    shutil.copytree(source, target)
+    for path in target.rglob("*.json"):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({k: v for k, v in schema.items() if k not in _DEMANDS}), encoding="utf-8")
+    return target
+
+
 def trusted(engine, case_id, bpmn_id: str, data: dict, user: str = "officer.wang") -> None:
-    """Complete a task the way an operator's trusted call does: no form check."""
-    engine.tasks.complete(task_of(engine, case_id, bpmn_id).id, user, data)
+    """Complete a task under forms edited to ask for nothing: the data still has to be the form's fields."""
+    shipped = engine.forms
+    engine.forms = FormLibrary(_lax_forms(shipped.forms_dir))
+    try:
+        engine.tasks.complete(task_of(engine, case_id, bpmn_id).id, user, data)
+    finally:
+        engine.forms = shipped
 
 
 def _later(clock, hours: float = 2) -> None:

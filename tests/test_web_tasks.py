@@ -187,3 +187,15 @@ def test_xss_in_every_form_field_is_rendered_escaped(site, signed_in):
     decide = open_task(site, case, "decide")
     page = text(signed_in("chen.app").get(f"/tasks/{decide.id}"))
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)" in page
+
+
+def test_a_field_outside_the_form_is_refused_on_the_page_by_name(site, signed_in):
+    case, task, client = _review(site, signed_in)
+    response = post(client, f"/tasks/{task.id}", {**GOOD_REVIEW, "department": "qx-wsjk", "approved": "true"})
+    assert response.status_code == 422
+    page = text(response)
+    assert "提交的数据含有表单没有的字段，未予办理：approved、department" in page
+    assert "材料齐全，现场核查符合条件。" in page  # the typed input is kept
+    after = site.runtime.describe(case.id)
+    assert after["data"]["department"] != "qx-wsjk" and [t["id"] for t in after["tasks"]] == [task.id]
+    assert post(client, f"/tasks/{task.id}", GOOD_REVIEW).status_code == 302  # the form's own fields pass

@@ -128,6 +128,9 @@ def complete(task_id):
         data, errors = ({OPINION: opinion} if opinion else {}), upload_errors
     if errors:
         flash(_("表单有 %(n)s 处需要修改，请查看标红的字段。", n=len(errors)), "error")
+        strays = [path for path, _message in errors if path != "_form" and form.field(path.split(".")[0]) is None]
+        if strays:  # no field of the form to mark: name them
+            flash(_("提交的数据含有表单没有的字段，未予办理：%(names)s", names="、".join(strays)), "error")
         return render_template("task.html", **_context(eng, task, form, values, errors)), 422
     try:
         eng.tasks.complete(task.id, actor.username, data, actor=actor)
