@@ -147,7 +147,14 @@ def test_cli_catalog_load_list_and_apply(tmp_path, monkeypatch):
     assert result.output.startswith("loaded ")
     listed = json.loads(runner.invoke(main, [*base, "catalog", "list", "--json"]).output)
     assert {"SCJG-XK-001", "SFJ-FY-001"} <= {i["code"] for i in listed}
-    assert runner.invoke(main, [*base, "deploy", str(PROCESSES / "approval.bpmn")]).exit_code == 0
+    # the CLI acts as an existing user: a designer deploys, a clerk of the item's department accepts
+    assert runner.invoke(main, [*base, "department", "load", str(PROCESSES / "departments.toml")]).exit_code == 0
+    for name, role in (("designer.wu", "designer"), ("clerk.li", "clerk")):
+        added = runner.invoke(main, [*base, "user", "add", name, "--password", "govflow-2026", "--department",
+                                     "qx-scjg", "--role", role])  # fmt: skip
+        assert added.exit_code == 0, added.output
+    deployed = runner.invoke(main, [*base, "deploy", str(PROCESSES / "approval.bpmn"), "--as", "designer.wu"])
+    assert deployed.exit_code == 0, deployed.output
     result = runner.invoke(main, [*base, "apply", "SCJG-DJ-001", "--applicant", '{"name": "张三"}', "--data",
                                   '{"materials": ["个体工商户登记申请书"]}', "--as", "clerk.li"])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -6,12 +6,14 @@ Errors print one line (`error: ...`) and exit non-zero; every listing has --json
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import sys
 
 import click
 
-from engine.errors import GovflowError, LintFailed
+from engine import policy
+from engine.errors import GovflowError, InvalidData, LintFailed
 
 
 def _engine(ctx: click.Context):
@@ -44,6 +46,10 @@ def handled(func):
             for finding in exc.findings:
                 click.echo(finding.format(), err=True)
             sys.exit(2)
+        except InvalidData as exc:
+            # each refused field with its reason, on the same line (the pages show them beside the fields)
+            fields = "; ".join(f"{field}: {reason}" for field, reason in exc.errors)
+            _fail(f"{exc} ({fields})" if fields and not str(exc).endswith(f"({fields})") else str(exc))
         except GovflowError as exc:
             _fail(str(exc))
         except json.JSONDecodeError as exc:
@@ -66,6 +72,32 @@ def _database_error(exc: Exception) -> bool:
 
 def _data(text: str | None) -> dict:
     return json.loads(text) if text else {}
+
+
+def acting_options(*, reason: bool = True):
+    """`--as USER` (an existing user, whose rights the command has: the permission policy decides) and an
+    operator's `--override` with its mandatory `--reason` (recorded in the audit event as an override). A
+    command that has a `--reason` of its own (suspend ...) passes `reason=False` and that reason serves."""
+
+    def wrap(func):
+        func = click.option("--override", is_flag=True,
+                            help="Act although the permission policy refuses (an operator's override, recorded in "
+                                 "the audit trail with --reason and the operator's login).")(func)  # fmt: skip
+        if reason:
+            func = click.option("--reason", help="Why the override is needed (required with --override).")(func)
+        return click.option("--as", "username", required=True,
+                            help="An existing user: the command acts with exactly that user's rights.")(func)
+
+    return wrap
+
+
+def acting(engine, username: str, override: bool = False, reason: str | None = None):
+    """(the Actor of an existing user, the operator's Override or None); an override without a reason is
+    refused."""
+    actor = engine.identity.actor(username)  # NotFound: "user X does not exist"
+    if not override:
+        return actor, None
+    return actor, policy.Override(reason or "", operator=getpass.getuser())
 
 
 @click.group()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli import _echo_json, _engine, handled, main
+from engine.cli import _echo_json, _engine, acting, acting_options, handled, main
 from engine.errors import InvalidData
 
 
@@ -67,13 +67,15 @@ def list_command(ctx, department, as_json):
 @click.option("--applicant", required=True, help='JSON {"name", "id_no", "phone", "kind": person|organisation}.')
 @click.option("--data", help='Case data as a JSON object; "materials": names of the materials provided.')
 @click.option("--proxy", help='Agent applying on the applicant\'s behalf (代办), JSON {"name", "phone"}.')
-@click.option("--as", "actor", required=True, help="Who registers the application.")
+@acting_options()
 @click.pass_context
 @handled
-def apply_command(ctx, item_code, applicant, data, proxy, actor):
-    """Start a case from a catalog item; prints the case id and its receipt number."""
-    case = _catalog(_engine(ctx)).apply(
-        item_code, _json_option(applicant, "--applicant"), _json_option(data, "--data"), actor=actor,
-        proxy=_json_option(proxy, "--proxy"),
-    )  # fmt: skip
+def apply_command(ctx, item_code, applicant, data, proxy, username, override, reason):
+    """Accept an application for a catalog item at the user's window (as the window's page does); prints the
+    case id and its receipt number."""
+    engine = _engine(ctx)
+    applicant, data, proxy = (_json_option(applicant, "--applicant"), _json_option(data, "--data"),
+                              _json_option(proxy, "--proxy"))  # fmt: skip
+    actor, overridden = acting(engine, username, override, reason)
+    case = engine.catalog.accept(actor, item_code, applicant, data, proxy=proxy, override=overridden)
     click.echo(f"{case.id} {case.receipt_no}")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from engine.cli import _data, _echo_json, _engine, handled, main
+from engine import policy, supervision_actions
+from engine.cli import _data, _echo_json, _engine, acting, acting_options, handled, main
 
 
 @main.command()
@@ -39,14 +40,17 @@ def lint(ctx, files):
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--as", "actor", default="designer", show_default=True)
+@acting_options()
 @click.pass_context
 @handled
-def deploy(ctx, files, actor):
-    """Deploy BPMN files; lint findings refuse a file (exit 2). Prints KEY vN per process."""
+def deploy(ctx, files, username, override, reason):
+    """Deploy BPMN files as a designer; lint findings refuse a file (exit 2). Prints KEY vN per process."""
     engine = _engine(ctx)
+    actor, overridden = acting(engine, username, override, reason)
+    if overridden is None:
+        policy.require(policy.subject(engine, actor), "deploy")
     for path in files:
-        for d in engine.repository.deploy_file(path, actor):
+        for d in engine.repository.deploy_file(path, actor.username):
             click.echo(f"{d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
 
 
@@ -71,13 +75,16 @@ def processes(ctx, all_versions, as_json):
 @main.command()
 @click.argument("key")
 @click.option("--data", help="Initial case data as a JSON object.")
-@click.option("--as", "actor", default="system", show_default=True)
+@acting_options()
 @click.option("--version", type=int, help="A specific process version (default: latest).")
 @click.pass_context
 @handled
-def start(ctx, key, data, actor, version):
-    """Start a case; prints the case id and its receipt number."""
-    case = _engine(ctx).runtime.start(key, _data(data), started_by=actor, version=version)
+def start(ctx, key, data, username, override, reason, version):
+    """Start a case of a process that runs no catalog item (those are applied for: `govflow apply`); prints
+    the case id and its receipt number."""
+    engine = _engine(ctx)
+    actor, overridden = acting(engine, username, override, reason)
+    case = engine.runtime.start_as(actor, key, _data(data), version=version, override=overridden)
     click.echo(f"{case.id} {case.receipt_no}")
 
 
@@ -111,38 +118,44 @@ def _task_ref(engine, ref: str) -> str:
 
 @main.command()
 @click.argument("task")
-@click.option("--as", "actor", required=True)
+@acting_options()
 @click.pass_context
 @handled
-def claim(ctx, task, actor):
-    """Claim a task for a user."""
+def claim(ctx, task, username, override, reason):
+    """Claim a task offered to the user (or to the absent colleague they cover)."""
     engine = _engine(ctx)
-    t = engine.tasks.claim(_task_ref(engine, task), actor)
+    task_id = _task_ref(engine, task)
+    actor, overridden = acting(engine, username, override, reason)
+    t = engine.tasks.claim(task_id, actor=actor, override=overridden)
     click.echo(f"{t.id} claimed by {t.assignee}")
 
 
 @main.command()
 @click.argument("task")
-@click.option("--as", "actor", required=True)
+@acting_options()
 @click.pass_context
 @handled
-def unclaim(ctx, task, actor):
+def unclaim(ctx, task, username, override, reason):
     """Give a claimed task back to its groups."""
     engine = _engine(ctx)
-    t = engine.tasks.unclaim(_task_ref(engine, task), actor)
+    task_id = _task_ref(engine, task)
+    actor, overridden = acting(engine, username, override, reason)
+    t = engine.tasks.unclaim(task_id, actor=actor, override=overridden)
     click.echo(f"{t.id} unclaimed")
 
 
 @main.command()
 @click.argument("task")
-@click.option("--data", help="The form data as a JSON object.")
-@click.option("--as", "actor", required=True)
+@click.option("--data", help="The form data as a JSON object (only the fields of the task's form).")
+@acting_options()
 @click.pass_context
 @handled
-def complete(ctx, task, data, actor):
-    """Complete a task with form data; prints the case afterwards."""
+def complete(ctx, task, data, username, override, reason):
+    """Complete a task with its form's data (checked as the task page checks it); prints the case afterwards."""
     engine = _engine(ctx)
-    t = engine.tasks.complete(_task_ref(engine, task), actor, _data(data))
+    task_id = _task_ref(engine, task)
+    actor, overridden = acting(engine, username, override, reason)
+    t = engine.tasks.complete(task_id, data=_data(data), actor=actor, override=overridden)
     case = engine.runtime.describe(t.case_id)
     click.echo(f"{t.id} completed; case {case['receipt_no']} is {case['status']}")
     for nxt in case["tasks"]:
@@ -166,13 +179,18 @@ def message(ctx, case_id, name, data, actor):
 def _status_command(name: str, help_text: str):
     @main.command(name=name, help=help_text)
     @click.argument("case_id")
-    @click.option("--reason", required=True)
-    @click.option("--as", "actor", required=True)
+    @click.option("--reason", required=True, help="Why (recorded in the audit trail; with --override, its reason).")
+    @acting_options(reason=False)
     @click.pass_context
     @handled
-    def command(ctx, case_id, reason, actor):
+    def command(ctx, case_id, reason, username, override):
         engine = _engine(ctx)
-        case = getattr(engine.runtime, name)(engine.runtime.get(case_id).id, actor=actor, reason=reason)
+        actor, overridden = acting(engine, username, override, reason)
+        if overridden is None:
+            case = getattr(supervision_actions, name)(engine, actor, case_id, reason)
+        else:
+            case = getattr(engine.runtime, name)(engine.runtime.get(case_id).id, actor=actor.username,
+                                                 reason=reason, override=overridden)  # fmt: skip
         click.echo(f"{case.receipt_no} is {case.status}")
 
     return command
@@ -185,13 +203,18 @@ _status_command("terminate", "Terminate a case (a reason is required).")
 
 @main.command()
 @click.argument("case_id")
-@click.option("--as", "actor", required=True)
+@click.option("--reason", required=True, help="Why (recorded in the audit trail; with --override, its reason).")
+@acting_options(reason=False)
 @click.pass_context
 @handled
-def retry(ctx, case_id, actor):
+def retry(ctx, case_id, reason, username, override):
     """Retry a case that stopped in `error`."""
     engine = _engine(ctx)
-    case = engine.runtime.retry(engine.runtime.get(case_id).id, actor=actor)
+    actor, overridden = acting(engine, username, override, reason)
+    if overridden is None:
+        case = supervision_actions.retry(engine, actor, case_id, reason)
+    else:
+        case = engine.runtime.retry(engine.runtime.get(case_id).id, actor=actor.username, override=overridden)
     click.echo(f"{case.receipt_no} is {case.status}")
 
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import click
 
-from engine.cli import _echo_json, _engine, handled, main
+from engine.cli import _echo_json, _engine, acting, acting_options, handled, main
 from engine.errors import InvalidData
 
 _WEEKDAYS = "一二三四五六日"
@@ -208,25 +208,29 @@ def limits(ctx, case_ref, as_json):
 @click.argument("case_ref")
 @click.option("--reason", required=True, help="hearing, testing, inspection, expert_review, supplement ...")
 @click.option("--basis", help="The article, e.g. 行政许可法第45条.")
-@click.option("--as", "actor", required=True)
+@acting_options(reason=False)
 @click.pass_context
 @handled
-def stop_clock(ctx, case_ref, reason, basis, actor):
+def stop_clock(ctx, case_ref, reason, basis, username, override):
     """Stop every running clock of a case (the time is not counted)."""
     engine = _engine(ctx)
-    engine.deadlines.stop_clock(engine.runtime.get(case_ref).id, reason, basis=basis, actor=actor)
+    actor, overridden = acting(engine, username, override, reason)
+    engine.deadlines.stop_clock(engine.runtime.get(case_ref).id, reason, basis=basis, actor=actor.username,
+                                who=actor, override=overridden)  # fmt: skip
     click.echo(f"clocks of {case_ref} stopped ({reason})")
 
 
 @main.command(name="resume-clock")
 @click.argument("case_ref")
-@click.option("--as", "actor", required=True)
+@acting_options()
 @click.pass_context
 @handled
-def resume_clock(ctx, case_ref, actor):
+def resume_clock(ctx, case_ref, username, override, reason):
     """Let a case's clocks run again."""
     engine = _engine(ctx)
-    engine.deadlines.resume_clock(engine.runtime.get(case_ref).id, actor=actor)
+    actor, overridden = acting(engine, username, override, reason)
+    engine.deadlines.resume_clock(engine.runtime.get(case_ref).id, actor=actor.username, who=actor,
+                                  override=overridden)  # fmt: skip
     click.echo(f"clocks of {case_ref} running again")
 
 
@@ -236,12 +240,14 @@ def resume_clock(ctx, case_ref, actor):
 @click.argument("by")
 @click.option("--basis", required=True, help="The article, e.g. 行政许可法第42条.")
 @click.option("--approved-by", required=True)
-@click.option("--as", "actor", required=True)
+@acting_options()
 @click.pass_context
 @handled
-def extend(ctx, case_ref, stage, by, basis, approved_by, actor):
+def extend(ctx, case_ref, stage, by, basis, approved_by, username, override, reason):
     """Extend a stage's limit once, within the legal maximum (e.g. extend CASE case 10wd)."""
     engine = _engine(ctx)
+    actor, overridden = acting(engine, username, override, reason)
     status = engine.deadlines.extend(engine.runtime.get(case_ref).id, stage, by, basis=basis,
-                                     approved_by=approved_by, actor=actor)  # fmt: skip
+                                     approved_by=approved_by, actor=actor.username, who=actor,
+                                     override=overridden)  # fmt: skip
     click.echo(f"{stage} extended by {by}; statutory due {status.statutory_due:%Y-%m-%d}")
