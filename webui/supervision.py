@@ -19,7 +19,7 @@ from engine.process_activity import activity_counts
 from engine.services.history import event_json
 from engine.store import HumanTask, ProcessVersion
 from engine.supervision import CaseFilter
-from webui.context import engine
+from webui.context import engine, local_time
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -128,9 +128,9 @@ def case_page(ref: str):
 
 @bp.get("/cases/<ref>/replay.json")
 def case_replay(ref: str):
-    """Every frame of the replay plus the state now (overdue judged now)."""
+    """Every frame of the replay plus the state now (overdue judged now); `when` is the frame's label time."""
     row = supervision.get_case(engine(), scope(), ref)
-    frames = [f.to_json() for f in replay.replay(engine(), row.case_id)]
+    frames = [{**f.to_json(), "when": local_time(f.at)} for f in replay.replay(engine(), row.case_id)]
     return {"frames": frames, "now": replay.current_state(engine(), row.case_id)}
 
 

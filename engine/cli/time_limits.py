@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import click
 
+from engine import local_time
 from engine.cli import _echo_json, _engine, handled, main
 from engine.errors import InvalidData
 
@@ -178,8 +179,8 @@ def alerts(ctx, case_ref, department, kind, limit, as_json):
         _echo_json([escalation.alert_json(a) for a in rows])
         return
     for a in rows:
-        click.echo(f"{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.receipt_no}\t{a.stage}\t{a.department or '-'}\t"
-                   f"{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
+        click.echo(f"{local_time.shown_with_offset(a.raised_at)}\t{a.kind}\t{a.receipt_no}\t{a.stage}\t"
+                   f"{a.department or '-'}\t{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
 
 
 @main.command()
@@ -196,7 +197,7 @@ def limits(ctx, case_ref, as_json):
         return
     click.echo(f"colour: {view.colour or '-'}" + ("  (clock stopped)" if view.stopped else ""))
     for s in view.stages:
-        due = lambda t: f"{t:%Y-%m-%d}" if t else "-"  # noqa: E731
+        due = lambda t: local_time.shown(t, "%Y-%m-%d") or "-"  # noqa: E731  (a local day: the zone goes without saying)
         click.echo(f"  {s.stage:<20} {s.colour or '-':<8} promised {due(s.promised_due)}  statutory "
                    f"{due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
                    f"{'  provisional' if s.provisional else ''}{'  stopped' if s.stopped else ''}"
@@ -244,4 +245,4 @@ def extend(ctx, case_ref, stage, by, basis, approved_by, actor):
     engine = _engine(ctx)
     status = engine.deadlines.extend(engine.runtime.get(case_ref).id, stage, by, basis=basis,
                                      approved_by=approved_by, actor=actor)  # fmt: skip
-    click.echo(f"{stage} extended by {by}; statutory due {status.statutory_due:%Y-%m-%d}")
+    click.echo(f"{stage} extended by {by}; statutory due {local_time.shown(status.statutory_due, '%Y-%m-%d')}")

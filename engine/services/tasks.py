@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, exists, false, or_, select
 
 from engine import workflow
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.local_time import SECONDS, shown_with_offset
 from engine.services import inbox as inbox_query
 from engine.services.casework import StepContext, run_step
 from engine.services.runtime import check_json_object
@@ -37,7 +38,7 @@ def _actor_of(user, actor):
 
 
 def _when(t: HumanTask) -> str:
-    return t.completed_at.isoformat(timespec="seconds") if t.completed_at else "an unknown time"
+    return shown_with_offset(t.completed_at, SECONDS) if t.completed_at else "an unknown time"
 
 
 @functools.cache
@@ -227,7 +228,7 @@ class TaskService:
         away = identity.absence(to_user)
         if away is not None:
             backup, until = away
-            when = f" until {until.isoformat(timespec='minutes')}" if until else ""
+            when = f" until {shown_with_offset(until)}" if until else ""
             raise InvalidData(f"{to_user} is absent{when}; {backup} covers for them", [("to", "absent")])
 
     def complete(self, task_id: str, user=None, data: dict | None = None,
