@@ -252,6 +252,7 @@ def _serve(engine, host: str, port: int, scheduler: bool) -> None:
     """Run the web app (and the timer scheduler in this process unless told not to)."""
     import ipaddress
 
+    # Here, not at the top: every other command runs without Flask and the web app loaded (tests/test_layers.py).
     from webui import create_app
 
     try:

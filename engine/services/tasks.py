@@ -86,6 +86,26 @@ class TaskService:
             raise NotFound(f"task {task_id} does not exist")
         return task
 
+    def of_case(self, case_id: str) -> list[HumanTask]:
+        """Every task of a case, whatever its state, oldest first."""
+        query = select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.created_at)
+        with self.engine.db.lookup_session() as session:
+            return list(session.scalars(query))
+
+    def open_task_seen_by(self, actor, case_ids: Iterable[str]) -> dict[str, str]:
+        """case id → the id of its oldest open task the actor may see (cases with none are left out)."""
+        case_ids = sorted(set(case_ids))
+        if not case_ids:
+            return {}
+        query = select(HumanTask).where(HumanTask.case_id.in_(case_ids), HumanTask.state == "open")
+        with self.engine.db.lookup_session() as session:
+            tasks = session.scalars(query.order_by(HumanTask.created_at)).all()
+        found: dict[str, str] = {}
+        for task in tasks:
+            if task.case_id not in found and inbox_query.may_see(actor, task):
+                found[task.case_id] = task.id
+        return found
+
     def resolve(self, ref: str) -> str:
         """A task id from the full id or an unambiguous prefix of at least 6 characters (for the CLI)."""
         with self.engine.db.session() as session:
