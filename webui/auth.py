@@ -28,9 +28,6 @@ class WebUser(UserMixin):
     def get_id(self) -> str:
         return self.username
 
-    def has_role(self, *roles: str) -> bool:
-        return bool(set(roles) & set(self.roles))
-
 
 @login_manager.user_loader
 def _load_user(username: str):

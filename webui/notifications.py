@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from engine import notify, policy
 from engine.errors import NotFound
-from engine.services.inbox import may_see
-from engine.store import HumanTask
 from webui.context import current_actor, engine, safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -31,15 +28,10 @@ def _case_links(entries) -> dict[str, str]:
     case_ids = {e.case_id for e in entries if e.case_id}
     if not case_ids:
         return {}
-    links: dict[str, str] = {}
-    actor = current_actor()
-    query = select(HumanTask).where(HumanTask.case_id.in_(case_ids), HumanTask.state == "open")
-    with engine().db.session() as session:
-        tasks = session.scalars(query.order_by(HumanTask.created_at)).all()
-    for task in tasks:
-        if task.case_id not in links and may_see(actor, task):
-            links[task.case_id] = url_for("tasks.show", task_id=task.id)
-    if "supervision.case_page" in current_app.view_functions and policy.decide(policy.Subject(actor), "supervise"):
+    tasks = engine().tasks.open_task_seen_by(current_actor(), case_ids)
+    links = {case_id: url_for("tasks.show", task_id=task_id) for case_id, task_id in tasks.items()}
+    if "supervision.case_page" in current_app.view_functions and policy.decide(policy.of_user(current_user.user),
+                                                                               "supervise"):
         for e in entries:
             if e.case_id and e.case_id not in links:
                 links[e.case_id] = url_for("supervision.case_page", ref=e.receipt_no or e.case_id)
