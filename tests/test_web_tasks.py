@@ -199,3 +199,13 @@ def test_a_field_outside_the_form_is_refused_on_the_page_by_name(site, signed_in
     after = site.runtime.describe(case.id)
     assert after["data"]["department"] != "qx-wsjk" and [t["id"] for t in after["tasks"]] == [task.id]
     assert post(client, f"/tasks/{task.id}", GOOD_REVIEW).status_code == 302  # the form's own fields pass
+
+
+def test_a_refusal_of_the_policy_is_said_in_the_page_language(site, signed_in):
+    case, task, _client = _review(site, signed_in)  # claimed by wang.rev
+    other = signed_in("zhao.rev")
+    response = post(other, f"/tasks/{task.id}", GOOD_REVIEW)
+    assert response.status_code == 409 and "此任务已由 wang.rev 签收。" in text(response)
+    post(other, "/language", {"lang": "en", "next": "/inbox"})
+    response = post(other, f"/tasks/{task.id}", GOOD_REVIEW)
+    assert "This task is already claimed by wang.rev." in text(response)

@@ -17,6 +17,7 @@ from flask import Flask, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.errors import GovflowError
+from webui.reasons import said
 
 csrf = CSRFProtect()
 
@@ -141,7 +142,7 @@ def _register_handlers(app: Flask) -> None:
     def service_error(exc):
         if request.path.startswith("/api/"):
             return {"error": str(exc)}, exc.http_status
-        return render_template("error.html", title=_("无法完成操作"), message=str(exc)), exc.http_status
+        return render_template("error.html", title=_("无法完成操作"), message=said(exc)), exc.http_status
 
     @app.errorhandler(403)
     def forbidden(exc):

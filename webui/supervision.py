@@ -19,6 +19,7 @@ from engine.process_activity import activity_counts
 from engine.services.history import event_json
 from engine.supervision import CaseFilter
 from webui.context import engine, local_time
+from webui.reasons import said
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -152,7 +153,7 @@ def case_action(ref: str, action: str):
         flash(_("已执行：%(action)s（办件 %(no)s 当前状态：%(status)s）", action=action, no=case.receipt_no,
                 status=case.status), "success")  # fmt: skip
     except GovflowError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     return redirect(url_for("supervision.case_page", ref=ref))
 
 
@@ -165,7 +166,7 @@ def reassign(task_id: str):
                                             request.form.get("reason", ""))  # fmt: skip
         flash(_("任务已改派给 %(user)s", user=task.assignee), "success")
     except GovflowError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     return redirect(url_for("supervision.case_page", ref=ref) if ref else url_for("supervision.cases"))
 
 

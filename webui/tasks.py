@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from engine.errors import Conflict, Forbidden, GovflowError, InvalidData, NotFound
 from webui import case_view
 from webui.context import current_actor, engine
+from webui.reasons import said
 
 bp = Blueprint("tasks", __name__)
 OPINION = "opinion"
@@ -138,7 +139,7 @@ def complete(task_id):
         flash(_("表单有需要修改的地方：") + str(exc), "error")
         return render_template("task.html", **_context(eng, task, form, values, exc.errors)), 422
     except (Conflict, Forbidden) as exc:
-        return _conflict(eng, task, form, values, str(exc))
+        return _conflict(eng, task, form, values, said(exc))
     flash(_("已办理完成：%(task)s（办件编号 %(no)s）。", task=task.name or task.bpmn_id, no=_receipt(eng, task)),
           "success")  # fmt: skip
     return redirect(url_for("inbox.index"))
