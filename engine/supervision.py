@@ -48,11 +48,11 @@ class Scope:
         return self.departments is None or (department is not None and department in self.departments)
 
 
-def scope_of(engine, user) -> Scope:
+def scope_of(engine, user, action: str = "supervise") -> Scope:
     """The supervision scope of a user (identity's User or Actor); Forbidden unless the permission policy lets
-    them supervise (supervisors, leaders, administrators)."""
+    them do `action` (supervise, read_statistics: supervisors, leaders, administrators)."""
     who = policy.subject(engine, user)
-    policy.require(who, "supervise")
+    policy.require(who, action)
     return Scope(who.username, who.supervised)
 
 

@@ -28,8 +28,8 @@ def _scope():
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("send 'Authorization: Bearer <token>' (get one from POST /api/v1/token)")
-        user = _engine().identity.user_for_token(token.strip())
-        g.supervision_scope = supervision.scope_of(_engine(), user)
+        g.supervision_user = _engine().identity.user_for_token(token.strip())
+        g.supervision_scope = supervision.scope_of(_engine(), g.supervision_user)
     return g.supervision_scope
 
 
@@ -90,7 +90,9 @@ def stats():
     today = _engine().now().astimezone(LOCAL_TZ).date()
     by = request.args.get("by") or "department"
     start, end = _date("from", today.replace(day=1)), _date("to", today)
-    rows = statistics.figures(_engine(), _scope(), by, start, end)
+    _scope()  # 401 without a valid token
+    scope = supervision.scope_of(_engine(), g.supervision_user, "read_statistics")
+    rows = statistics.figures(_engine(), scope, by, start, end)
     return {"by": by, "from": start.isoformat(), "to": end.isoformat(), "rows": [r.to_json() for r in rows]}
 
 

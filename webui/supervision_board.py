@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import alerts_board, statistics
+from engine import alerts_board, statistics, supervision
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
 from webui.charts import bar_chart, trend_chart
@@ -92,7 +92,7 @@ def statistics_page():
     """Figures per department / item / officer / month / quarter with a bar and a trend chart and the ranking."""
     by = request.args.get("by") or "department"
     start, end = _window()
-    s = scope()
+    s = supervision.scope_of(engine(), viewer(), "read_statistics")
     rows = statistics.figures(engine(), s, by, start, end)
     names = _departments()
     for r in rows:
