@@ -11,6 +11,7 @@ from engine import policy
 from engine.errors import Conflict, Forbidden
 from engine.store import HumanTask
 from engine.store.identity import ROLES
+from tests.conftest import ROOT
 
 CASE_DEPARTMENT, OTHER, CENTRE = "qx-scjg", "qx-wsjk", "qx-zwfw"
 ROLE_ORDER = ("clerk", "reviewer", "approver", "legal_reviewer", "officer", "appeal_officer", "supervisor",
@@ -139,3 +140,15 @@ def test_a_task_a_present_colleague_holds_is_a_conflict_and_require_raises_the_r
     with pytest.raises(Forbidden, match="not offered to clerk.own") as raised:
         policy.require(policy.subject(county, _user("clerk", "own")), "claim", policy.Target(task=held))
     assert raised.value.key == "task_not_offered"
+
+
+def test_the_centre_window_is_offered_the_items_the_catalog_names_it_for(county):
+    county.catalog.load(ROOT / "processes" / "catalog.toml")
+    codes = lambda user: {i.code for i in county.catalog.acceptable(_user(*user))}  # noqa: E731
+    assert codes(("clerk", "own")) == {i.code for i in county.catalog.list(CASE_DEPARTMENT)}
+    centre = codes(("clerk", "centre"))
+    assert "SCJG-XK-001" in centre and centre == {i.code for i in county.catalog.list() if CENTRE in i.windows}
+    assert codes(("clerk", "other")) == {i.code for i in county.catalog.list(OTHER)}
+    assert codes(("reviewer", "own")) == set()
+    with pytest.raises(Forbidden, match="not a window for item SCJG-XK-001"):
+        county.catalog.accept(_user("clerk", "other"), "SCJG-XK-001", {"name": "申请人"})
