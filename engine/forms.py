@@ -320,8 +320,8 @@ class FormLibrary:
         errors = self.validate(key, data)
         if errors:
             form = self.get(key)
-            names = "、".join(dict.fromkeys(self._title(form, f) for f, _ in errors))
-            raise InvalidData(f"表单「{form.title}」有 {len(errors)} 处需要修改：{names}", errors)
+            found = "；".join(f"{self._title(form, f)}：{message}" for f, message in errors)
+            raise InvalidData(f"表单「{form.title}」有 {len(errors)} 处需要修改：{found}", errors)
 
     def check_completion(self, key: str | None, data: dict) -> None:
         """What a task's completion may write (every path: the pages, the API, the CLI): never a case fact

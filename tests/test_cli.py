@@ -149,13 +149,13 @@ def test_cli_form_data_is_checked_field_by_field(people):
     gf("claim", task, "--as", "wang.rev")
     for data, expected in (
         ({"conclusion": "pass", "site_area": 35, "inspectors": [{"name": "张三"}], "department": "housing"},
-         "department: 办件基本信息，不能在办理任务时修改"),
+         "department 是办件的基本信息，不能在办理任务时修改"),
         ({"conclusion": "pass", "site_area": 35, "inspectors": [{"name": "张三"}], "approved": True},
-         "approved: 表单没有此字段"),
+         "approved：表单没有此字段"),
         ({"conclusion": "pass", "site_area": 35, "inspectors": [{"name": "张三"}], "hazard": "no"},
-         "hazard: 应为是/否"),  # a string where a boolean is expected
-        ({"conclusion": "pass", "site_area": "35", "inspectors": [{"name": "张三"}]}, "site_area: 应为数字"),
-        ({"site_area": 35, "inspectors": [{"name": "张三"}]}, "conclusion: 必填"),
+         "存在安全隐患：应为是/否 (hazard: 应为是/否)"),  # a string where a boolean is expected
+        ({"conclusion": "pass", "site_area": "35", "inspectors": [{"name": "张三"}]}, "(site_area: 应为数字)"),
+        ({"site_area": 35, "inspectors": [{"name": "张三"}]}, "审查结论：必填 (conclusion: 必填)"),
     ):
         err = gf("complete", task, "--data", json.dumps(data), "--as", "wang.rev", expect=1).stderr
         assert expected in err and len(err.splitlines()) == 1, (data, err)
@@ -178,14 +178,37 @@ def test_an_operator_override_needs_a_reason_and_is_audited(people):
     assert "1 of 1 case chains intact" in gf("audit", "verify").stdout
 
 
-def test_a_catalog_process_started_by_key_is_refused_naming_what_is_missing(people):
+CATALOG = """
+[[item]]
+code = "MKT-001"
+name = "食品经营许可"
+kind = "license"
+department = "market"
+legal_basis = "《中华人民共和国食品安全法》第三十五条"
+handling = "promised"
+statutory_limit = "20wd"
+promised_limit = "10wd"
+process = "approval_shape"
+
+[[item.materials]]
+name = "申请书"
+required = true
+"""
+
+
+def test_a_catalog_process_started_by_key_is_refused_naming_what_is_missing(people, tmp_path):
     gf = people
-    gf("deploy", str(ROOT / "processes" / "approval.bpmn"), "--as", "designer.wu", "--override", "--reason", "x")
-    gf("department", "load", str(ROOT / "processes" / "departments.toml"))
-    gf("catalog", "load", str(ROOT / "processes" / "catalog.toml"))
-    err = gf("start", "approval", "--data", '{"department": "market"}', "--as", "li.wei", expect=1).stderr
-    assert err.startswith("error: process approval runs catalog items (") and "govflow apply ITEM_CODE" in err
-    assert "(item_code: required)" in err and len(err.splitlines()) == 1
+    gf("deploy", str(FIXTURES / "approval_shape.bpmn"), "--as", "designer.wu")
+    (tmp_path / "catalog.toml").write_text(CATALOG, encoding="utf-8")
+    gf("catalog", "load", str(tmp_path / "catalog.toml"))
+    err = gf("start", "approval_shape", "--data", '{"department": "market"}', "--as", "li.wei", expect=1).stderr
+    assert err.startswith("error: process approval_shape runs catalog items (MKT-001)") and "govflow apply" in err
+    assert len(err.splitlines()) == 1
+    # accepted at the window instead, the case gets the catalog's facts
+    case_id, _receipt = gf("apply", "MKT-001", "--applicant", '{"name": "张三"}', "--data",
+                           '{"materials": ["申请书"]}', "--as", "li.wei").stdout.split()  # fmt: skip
+    data = json.loads(gf("case", case_id, "--json").stdout)["data"]
+    assert (data["item_code"], data["department"], data["limits"]["case"]["promised"]) == ("MKT-001", "market", "10wd")
 
 
 def _readme_commands() -> str:

@@ -47,9 +47,10 @@ def handled(func):
                 click.echo(finding.format(), err=True)
             sys.exit(2)
         except InvalidData as exc:
-            # each refused field with its reason, on the same line (the pages show them beside the fields)
-            fields = "; ".join(f"{field}: {reason}" for field, reason in exc.errors)
-            _fail(f"{exc} ({fields})" if fields and not str(exc).endswith(f"({fields})") else str(exc))
+            # the fields by the names the command line gave them, where the message says them otherwise
+            text = str(exc)
+            fields = "; ".join(f"{field}: {reason}" for field, reason in exc.errors if field not in text)
+            _fail(f"{text} ({fields})" if fields else text)
         except GovflowError as exc:
             _fail(str(exc))
         except json.JSONDecodeError as exc:
