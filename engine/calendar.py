@@ -20,11 +20,15 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from time import monotonic
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
+
+from engine.store.models import CalendarDay
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 LOCAL_SOURCE = "local"
@@ -38,6 +42,11 @@ __all__ = [
     "DEFAULT_TZ",
     "DueDate",
     "WorkdayCalendar",
+    "calendar_for",
+    "forget_calendar",
+    "import_overrides_file",
+    "override_day",
+    "seed_calendar",
     "import_overrides",
     "package_years",
     "seed",
@@ -143,14 +152,24 @@ class WorkdayCalendar:
     @classmethod
     def from_session(cls, session) -> WorkdayCalendar:
         """Load from the ``calendar_days`` rows; years with seeded (non-local) rows count as covered."""
-        from engine.store.models import CalendarDay
-
         rows = session.scalars(select(CalendarDay)).all()
         return cls(
             {r.day: r.is_workday for r in rows},
             {r.day.year for r in rows if r.source != LOCAL_SOURCE},
             {r.day: r.name or r.reason for r in rows if r.name or r.reason},
         )
+
+    @classmethod
+    def of_service(cls, session) -> WorkdayCalendar:
+        """The service's calendar: the ``calendar_days`` rows of the seeded years, the ``holidays`` package for the
+        years it covers that were never seeded (so a fresh install counts National Day right), local overrides on
+        top. Seeded and package years count as covered."""
+        stored = cls.from_session(session)
+        package = _package_calendar(frozenset(package_years()) - stored.covered_years)
+        # Stored rows win: in an unseeded year only local overrides are stored, and they override the package.
+        exceptions = {**package.exceptions, **stored.exceptions}
+        names = {**package._names, **stored._names}
+        return cls(exceptions, stored.covered_years | package.covered_years, names)
 
     def is_workday(self, d: date) -> bool:
         """Whether d is a working day: stored exception first, else Monday to Friday."""
@@ -210,6 +229,60 @@ class WorkdayCalendar:
         return f"<WorkdayCalendar covered={span} exceptions={len(self._exceptions)}>"
 
 
+@lru_cache(maxsize=8)
+def _package_calendar(years: frozenset[int]) -> WorkdayCalendar:
+    return WorkdayCalendar.from_holidays(years)
+
+
+# --- the engine's calendar ---------------------------------------------------------------------------------
+CALENDAR_TTL = 60.0  # seconds a loaded calendar is reused; a change made by another process shows after this
+
+
+def calendar_for(engine, session=None) -> WorkdayCalendar:
+    """The engine's working-day calendar (`WorkdayCalendar.of_service`), the one every due date, colour and
+    working-day count reads: loaded once and reused for CALENDAR_TTL seconds, or until `forget_calendar`."""
+    cached = getattr(engine, "_workday_calendar", None)
+    if cached is not None and monotonic() - cached[0] < CALENDAR_TTL:
+        return cached[1]
+    if session is None:
+        with engine.db.session() as own:
+            cal = WorkdayCalendar.of_service(own)
+    else:
+        cal = WorkdayCalendar.of_service(session)
+    engine._workday_calendar = (monotonic(), cal)
+    return cal
+
+
+def forget_calendar(engine) -> None:
+    """Drop the engine's loaded calendar (after a seed or a local override), so the next read loads it again."""
+    engine._workday_calendar = None
+
+
+def seed_calendar(engine, years: range | Iterable[int] | None = None) -> int:
+    """Seed (or refresh) the engine's calendar from the package for `years` (default: every year it covers), in one
+    transaction; the loaded calendar is forgotten. Returns the rows written."""
+    with engine.db.write_session() as session, session.begin():
+        written = seed(session, package_years() if years is None else years)
+    forget_calendar(engine)
+    return written
+
+
+def override_day(engine, day: date, is_workday: bool, reason: str) -> None:
+    """Record a local override (`set_override`) in one transaction; the loaded calendar is forgotten."""
+    with engine.db.write_session() as session, session.begin():
+        set_override(session, day, is_workday, reason)
+    forget_calendar(engine)
+
+
+def import_overrides_file(engine, path) -> int:
+    """Import local overrides from a CSV file (`import_overrides`) in one transaction, all or nothing; the loaded
+    calendar is forgotten. Returns the overrides written."""
+    with engine.db.write_session() as session, session.begin():
+        count = import_overrides(session, path)
+    forget_calendar(engine)
+    return count
+
+
 def seed_rows(years: range | Iterable[int]) -> list[dict]:
     """``CalendarDay`` rows for ``years`` from the ``holidays`` package (uncovered years yield nothing)."""
     cal = WorkdayCalendar.from_holidays(years)
@@ -232,8 +305,6 @@ def seed(session, years: range | Iterable[int]) -> int:
     Seeded rows of those years that the package no longer lists are removed. Returns the number of rows
     inserted, changed or removed. Flushes; committing is the caller's business.
     """
-    from engine.store.models import CalendarDay
-
     years = set(years)  # may be a one-shot iterable
     rows = seed_rows(years)
     covered = years & set(package_years())
@@ -261,8 +332,6 @@ def seed(session, years: range | Iterable[int]) -> int:
 
 def set_override(session, day: date, is_workday: bool, reason: str) -> None:
     """Record a local decision that ``day`` is (not) a working day; ``reason`` is required. Flushes only."""
-    from engine.store.models import CalendarDay
-
     if isinstance(day, datetime) or not isinstance(day, date):
         raise ValueError(f"day must be a date, got {day!r}")
     if not isinstance(reason, str) or not reason.strip():

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import click
 
+from engine import calendar
 from engine.cli import _echo_json, _engine, handled, main
 from engine.errors import InvalidData
 
@@ -23,10 +24,8 @@ def _date(text: str, what: str = "DATE") -> date:
 
 
 def _calendar(engine):
-    from engine import deadlines
-
-    deadlines.forget_calendar(engine)
-    return deadlines.calendar_for(engine)
+    calendar.forget_calendar(engine)  # a command reads the calendar as it is now, not as another process cached it
+    return calendar.calendar_for(engine)
 
 
 @main.group(name="calendar")
@@ -64,15 +63,10 @@ def calendar_show(ctx, year, every_day, as_json):
 @handled
 def calendar_set(ctx, day, kind, reason):
     """Record a local override: DATE is a working day or a rest day."""
-    from engine import calendar, deadlines
-
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        try:
-            calendar.set_override(session, _date(day), kind == "workday", reason)
-        except ValueError as exc:
-            raise InvalidData(str(exc)) from None
-    deadlines.forget_calendar(engine)
+    try:
+        calendar.override_day(_engine(ctx), _date(day), kind == "workday", reason)
+    except ValueError as exc:
+        raise InvalidData(str(exc)) from None
     click.echo(f"{day} is now a {'working' if kind == 'workday' else 'rest'} day ({reason.strip()})")
 
 
@@ -82,14 +76,10 @@ def calendar_set(ctx, day, kind, reason):
 @handled
 def calendar_import(ctx, file):
     """Import local overrides from a CSV file: date,workday|rest,reason (all rows checked first)."""
-    from engine import calendar
-
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        try:
-            count = calendar.import_overrides(session, file)
-        except ValueError as exc:
-            raise InvalidData(str(exc)) from None
+    try:
+        count = calendar.import_overrides_file(_engine(ctx), file)
+    except ValueError as exc:
+        raise InvalidData(str(exc)) from None
     click.echo(f"{count} local overrides imported")
 
 
@@ -99,8 +89,6 @@ def calendar_import(ctx, file):
 @handled
 def calendar_seed(ctx, years):
     """Seed (or refresh) the official schedule from the holidays package; local overrides are kept."""
-    from engine import calendar
-
     span = calendar.package_years()
     if years:
         first, _, last = years.partition("-")
@@ -108,9 +96,7 @@ def calendar_seed(ctx, years):
             span = range(int(first), int(last or first) + 1)
         except ValueError:
             raise InvalidData(f"--years {years!r} is not a year or a range like 2020-2026") from None
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        written = calendar.seed(session, span)
+    written = calendar.seed_calendar(_engine(ctx), span)
     click.echo(f"{written} calendar rows written ({calendar.PACKAGE_SOURCE}, years {span.start}-{span.stop - 1})")
 
 
