@@ -39,20 +39,9 @@ WEEKEND_WORKDAY_NAME = "调休上班"
 FIRST_COVERED_YEAR = 2001
 
 __all__ = [
-    "DEFAULT_TZ",
-    "DueDate",
-    "WorkdayCalendar",
-    "calendar_for",
-    "forget_calendar",
-    "import_overrides_file",
-    "override_day",
-    "seed_calendar",
-    "import_overrides",
-    "package_years",
-    "seed",
-    "seed_rows",
-    "set_override",
-]
+    "DEFAULT_TZ", "DueDate", "WorkdayCalendar", "calendar_for", "forget_calendar", "import_overrides",
+    "import_overrides_file", "override_day", "package_years", "seed", "seed_calendar", "seed_rows", "set_override",
+]  # fmt: skip
 
 
 def package_years() -> range:
