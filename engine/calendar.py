@@ -23,14 +23,14 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from time import monotonic
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
 
+from engine.clock import LOCAL_TZ
 from engine.store.models import CalendarDay
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_TZ = LOCAL_TZ  # working days are days on the service centre's wall clock: the one configured zone
 LOCAL_SOURCE = "local"
 PACKAGE_VERSION = holidays.__version__
 PACKAGE_SOURCE = f"holidays-{PACKAGE_VERSION}"
@@ -40,7 +40,7 @@ FIRST_COVERED_YEAR = 2001
 
 __all__ = [
     "DEFAULT_TZ", "DueDate", "WorkdayCalendar", "calendar_for", "forget_calendar", "import_overrides",
-    "import_overrides_file", "override_day", "package_years", "seed", "seed_calendar", "seed_rows", "set_override",
+    "package_years", "seed", "seed_rows", "set_override",
 ]  # fmt: skip
 
 
@@ -243,33 +243,8 @@ def calendar_for(engine, session=None) -> WorkdayCalendar:
 
 
 def forget_calendar(engine) -> None:
-    """Drop the engine's loaded calendar (after a seed or a local override), so the next read loads it again."""
+    """Drop the engine's loaded calendar, so the next read loads it again (the calendar service's changes call it)."""
     engine._workday_calendar = None
-
-
-def seed_calendar(engine, years: range | Iterable[int] | None = None) -> int:
-    """Seed (or refresh) the engine's calendar from the package for `years` (default: every year it covers), in one
-    transaction; the loaded calendar is forgotten. Returns the rows written."""
-    with engine.db.write_session() as session, session.begin():
-        written = seed(session, package_years() if years is None else years)
-    forget_calendar(engine)
-    return written
-
-
-def override_day(engine, day: date, is_workday: bool, reason: str) -> None:
-    """Record a local override (`set_override`) in one transaction; the loaded calendar is forgotten."""
-    with engine.db.write_session() as session, session.begin():
-        set_override(session, day, is_workday, reason)
-    forget_calendar(engine)
-
-
-def import_overrides_file(engine, path) -> int:
-    """Import local overrides from a CSV file (`import_overrides`) in one transaction, all or nothing; the loaded
-    calendar is forgotten. Returns the overrides written."""
-    with engine.db.write_session() as session, session.begin():
-        count = import_overrides(session, path)
-    forget_calendar(engine)
-    return count
 
 
 def seed_rows(years: range | Iterable[int]) -> list[dict]:

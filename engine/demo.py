@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from engine import calendar
 from engine.clock import ManualClock
 from engine.errors import GovflowError
 
@@ -103,7 +102,7 @@ def plan_accounts(departments, items) -> list[DemoAccount]:
 def seed_organisation(engine, processes_dir: Path) -> list[DemoAccount]:
     """The statutory calendar, departments, the catalog and the demo accounts (only when no user exists yet);
     returns the accounts."""
-    calendar.seed_calendar(engine)  # the official schedule as the service's own data (refreshed, overrides kept)
+    engine.calendar.seed()  # the official schedule as the service's own data (refreshed, overrides kept)
     engine.identity.load_departments(processes_dir / "departments.toml")
     engine.catalog.load(processes_dir / "catalog.toml")
     accounts = plan_accounts(engine.identity.departments(), engine.catalog.list())

@@ -237,5 +237,5 @@ def test_fresh_install_inbox_badge_over_national_day_equals_the_deadline_count(s
     [row] = site.tasks.inbox(site.identity.actor("wang.rev"))[0]
     assert row.due_at == limits.stage("review").promised_due
     assert row.days_left == limits.stage("review").days_left == 5
-    calendar.override_day(site, date(2026, 10, 9), False, "本中心10月9日闭馆")  # a local decision: seen at once
+    site.calendar.set_day(date(2026, 10, 9), False, "本中心10月9日闭馆")  # a local decision: seen at once
     assert site.tasks.inbox(site.identity.actor("wang.rev"))[0][0].days_left == 4

@@ -51,16 +51,8 @@ def element_names(engine, process_key: str, version: int) -> dict[str, str]:
 def time_limits(engine, case_id: str) -> list[dict]:
     """The case's stage clocks, the whole-case clock first: due dates, colour, clock stops and extension, as
     the time-limits module computes them now (empty when the procedure keeps no clocks)."""
-    from engine import deadlines
-
-    with engine.db.session() as session:
-        clocks, stops = deadlines.stored_clocks(session, [case_id])[case_id]
-        if not clocks:
-            return []
-        cal = deadlines.calendar_for(engine, session)
-    limits = deadlines.limits_of(cal, case_id, clocks, stops, engine.now(), deadlines.policy_of(engine))
     rows = []
-    for status in limits.stages:
+    for status in engine.deadlines.case_limits(case_id).stages:
         s = status.as_json()
         base, _sep, instance = status.stage.partition(":")
         label = STAGE_NAMES.get(base, base)
