@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, bindparam, case, false, literal, or_
+from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_
 
 from engine.calendar import WorkdayCalendar, calendar_for
 from engine.clock import LOCAL_TZ
@@ -184,9 +184,16 @@ def colour_sql(cols: Columns, at: Mapping[str, object], untimed: str = "none"):
     whens = []
     if cols.stopped is not None:
         whens.append((cols._frozen(True), cols.stopped_colour))
-    whens.append((cols.due.is_(None), literal(untimed)))
-    whens += [(_line(i, op, column, at[t], True), literal(c)) for c, i, op, t, column in cols.lines()]
-    return case(*whens, else_=literal("green"))
+    whens.append((cols.due.is_(None), _word(untimed)))
+    whens += [(_line(i, op, column, at[t], True), _word(c)) for c, i, op, t, column in cols.lines()]
+    return case(*whens, else_=_word("green"))
+
+
+def _word(colour: str):
+    # Written into the statement, not bound: fewer parameters per execution (one of a fixed set of words).
+    if colour not in (*COLOURS, "none"):
+        raise ValueError(f"not a colour: {colour!r}")
+    return literal_column(f"'{colour}'", String)
 
 
 def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], untimed: str = "none"):
@@ -208,3 +215,24 @@ def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], u
     if "green" in wanted:
         branches.append(and_(*failed))
     return or_(*branches) if branches else false()
+
+
+def due_tally(due, at: Mapping[str, object]) -> tuple:
+    """For a clock with a due instant only (a task row): aggregates whose `tally_colours` is the count of each
+    colour — one comparison per line per row, since for such a clock the lines nest (red_plus_through < now ≤
+    yellow_until, `thresholds`): a due instant a line catches, every later line catches too."""
+    lines = [(op, threshold) for _, instant, op, threshold in RULES if instant == "due"]
+    return (*(func.count().filter(_SQL[op](due, at[t])) for op, t in lines), func.count(due), func.count())
+
+
+def tally_colours(tally: Iterable[int], untimed: str = "none") -> dict[str, int]:
+    """The count of each colour from a row of `due_tally`."""
+    *caught, timed, total = tally
+    counts = dict.fromkeys((*COLOURS, untimed), 0)
+    counts[untimed] += total - timed
+    before = 0
+    for (name, _, _, _), n in zip((r for r in RULES if r[1] == "due"), caught, strict=True):
+        counts[name] += n - before
+        before = n
+    counts["green"] += timed - before
+    return counts

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, union_all
 
 from engine import colour
 from engine.calendar import calendar_for
@@ -66,8 +66,8 @@ class InboxRow:
 _CLOCK = Columns(HumanTask.due_at)
 # The thresholds of a query as bound parameters, so that the colour expressions are built once.
 _AT = colour.bound("inbox", HumanTask.__table__.c.due_at.type)
-# The count of each colour (COLOURS order), by the conditions the colour filter uses.
-_TALLY = tuple(func.count().filter(colour.colour_in(_CLOCK, [c], _AT)) for c in COLOURS)
+# The colour counts of a part: one comparison per line of the rule per row (`colour.due_tally`).
+_TALLY = colour.due_tally(HumanTask.due_at, _AT)
 # What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
 _ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
         HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
@@ -189,7 +189,7 @@ def _order(columns, sort: str) -> tuple:
 
 @functools.lru_cache(maxsize=256)
 def _counting(shape: _Shape):
-    """The counts of each part by colour (an aggregate straight over its index range), one row per part."""
+    """The colour tally of each part (an aggregate straight over its index range), one row per part."""
     return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
 
 
@@ -256,7 +256,7 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
     # two statements that need no common snapshot (each has its own under READ COMMITTED anyway)
     with engine.db.lookup_session() as session:
         for tally in session.execute(_counting(shape), params):
-            for name, n in zip(COLOURS, tally, strict=True):
+            for name, n in colour.tally_colours(tally).items():
                 counts[name] += n
         total = sum(n for c, n in counts.items() if not colours or c in colours)
         if per_page == 0 or total == 0:
