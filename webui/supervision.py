@@ -112,7 +112,7 @@ def _case_view(ref: str) -> dict:
     trail = [event_json(e) for e in eng.history.trail(row.case_id)]
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
-            "colour": supervision.colour_at(row, eng.now())}  # fmt: skip
+            "colour": supervision.case_colour(eng, row)}  # fmt: skip
 
 
 @bp.get("/cases/<ref>")
