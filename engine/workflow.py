@@ -411,12 +411,9 @@ class CaseWorkflow:
         return deepcopy(self.data.case)
 
     def correct_data(self, changes: dict) -> None:
-        """Change case facts outside any task (a correction made for them): every task that is or was on the
-        way carries the new values, as `share_data` hands on a step's data."""
-        for task in self._tasks(_CARRIES_DATA):
-            if not self._in_instance(task):
-                task.data.update(changes)
-        self.wf.task_tree.data.update(changes)
+        """Change case variables outside any task (a correction made for them); the tasks on the way see them."""
+        self.data.case.update(deepcopy(changes))
+        self._show_all()
 
     def share_data(self) -> dict:
         """Show every task that is on the way the case's variables as they are now (a waiting branch, a form
