@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import workflow
+from engine import statistics_rollup, workflow
 from engine.clock import SystemClock
 from engine.errors import NotFound
 from engine.sandbox import Sandbox
@@ -34,6 +34,7 @@ class ProcessEngine:
         from engine.services.tasks import TaskService
 
         self.db = database if isinstance(database, Database) else Database(database)
+        statistics_rollup.attach(self.db)
         self.clock = clock or SystemClock()
         self.forms_dir = Path(forms_dir) if forms_dir is not None else None
         self.helpers: dict[str, Callable] = dict(helpers or {})
