@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.case_json import check_json_object
 from engine.catalog_file import CatalogError, Item, Material, load_catalog, parse_limit, receipt_prefix
 from engine.errors import InvalidData, NotFound
 from engine.store import Case
@@ -135,8 +136,6 @@ def _checklist(item: Item, provided) -> list[dict]:
 
 def case_data_for(item: Item, applicant: dict, data: dict | None, proxy: dict | None = None) -> dict:
     """The starting data of a case of `item` (see the catalog contract); raises InvalidData for bad input."""
-    from engine.services.runtime import check_json_object
-
     data = check_json_object(data)
     clash = sorted(CATALOG_KEYS & set(data))
     if clash:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
+from webui.api_supervision import bp as api_bp
 from webui.charts import bar_chart, trend_chart
 from webui.context import engine
 from webui.supervision import _departments, bp, scope, viewer
@@ -118,3 +119,10 @@ def statistics_page():
                            groupings=statistics.GROUPINGS,
                            csv_url=url_for("supervision.statistics_page", by=by, format="csv",
                                            **{"from": start.isoformat(), "to": end.isoformat()}))  # fmt: skip
+
+
+def register(app) -> None:
+    """Register the console pages (/supervision: cases, board, statistics) and its JSON API (/api/v1: cases, trail,
+    alerts, stats). Here, not in webui/supervision.py: the board's routes join that module's blueprint."""
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
