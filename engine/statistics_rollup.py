@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.base import NO_VALUE
 
 from engine.clock import LOCAL_TZ
+from engine.open_alerts import open_alert_condition
 from engine.store.supervision import AlertAction, DailyFigures, DailyWorkingDays, SupervisedCase
 from engine.store.time_limits import SupervisionAlert
 
@@ -363,8 +364,6 @@ class _AlertQueries:
 @cache
 def _alert_statements() -> _AlertQueries:
     """The alert queries, built once."""
-    # alerts_board reaches up to the supervision scopes, whose rebuild recomputes this roll-up: imported on use.
-    from engine.alerts_board import open_alert_condition
 
     t, a = SupervisedCase.__table__, SupervisionAlert
     columns = (t.c.created_at, t.c.department, t.c.item_code, t.c.officer)
@@ -382,8 +381,6 @@ def _alert_statements() -> _AlertQueries:
 def _recount(grain: str, absent: tuple[bool, ...]):
     """The UPDATE that recounts the open alerts of one roll-up row, for a grain and which of its department (item,
     officer) are '' (standing for NULL or '')."""
-    from engine.alerts_board import open_alert_condition  # as in _alert_statements
-
     d, t = DailyFigures.__table__, SupervisedCase.__table__
     cond = [t.c.created_at >= bindparam("lo"), t.c.created_at < bindparam("hi"), open_alert_condition()]
     for name, none in zip(("department", "item_code", "officer"), absent, strict=False):
