@@ -25,8 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import notify, workflow
 from engine.errors import CaseScriptError, Conflict, GovflowError
-from engine.services.casework import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
 from engine.stage_clocks import EFFECTS_KEY, StepClocks
+from engine.step import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
 from engine.store import Case, ClockStop, HumanTask, StageClock
 from engine.store.supervision import SupervisedCase
 
@@ -113,6 +113,7 @@ def fire_batch(engine, size: int = BATCH, *, actor: str = "scheduler") -> int | 
                 current[0] = case.id
                 step_on(engine, session, case, actor, "timers_fired", _fire, prefetched=prefetched[case.id])
             current[0] = None
+            engine.pipeline.finish(session)  # once for the batch: the roll-up takes its rows in one order
         return claimed
     except StepFailed as failed:
         record_failure(engine, actor, failed)
@@ -186,13 +187,13 @@ def next_due(engine) -> datetime | None:
 
 
 def before_save(ctx) -> None:
-    """Save hook: remember the case's next timer before the step saves its new one."""
+    """Step phase (before the state): remember the case's next timer before the step saves its new one."""
     ctx.effects["next_timer_before"] = ctx.case.next_timer_at
 
 
 def after_save(ctx) -> None:
-    """Save hook: a case's next timer changed — tell this process's scheduler (after commit) and, on PostgreSQL,
-    every listening worker (NOTIFY is delivered at commit)."""
+    """Step phase (after the tasks): a case's next timer changed — tell this process's scheduler (after commit)
+    and, on PostgreSQL, every listening worker (NOTIFY is delivered at commit)."""
     due = ctx.case.next_timer_at
     if due is None or due == ctx.effects.get("next_timer_before"):
         return

@@ -13,8 +13,8 @@ from datetime import date, datetime
 from engine import deadlines
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
-from engine.services.casework import current_step
 from engine.stage_clocks import StepClocks
+from engine.step import current_step
 
 NAMES = (
     "now", "workdays_after", "days_after", "start_limit", "end_limit", "deadline", "deadline_warn",

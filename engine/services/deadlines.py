@@ -9,8 +9,8 @@ from datetime import datetime
 from engine import deadlines
 from engine.deadlines import CaseLimits, StageStatus
 from engine.errors import InvalidData, NotFound
-from engine.services.casework import StepContext, run_step
 from engine.stage_clocks import StepClocks
+from engine.step import StepContext, run_step
 
 
 class DeadlineService:

@@ -11,7 +11,7 @@ from engine import audit, workflow
 from engine.case_json import case_json, check_json_object
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
-from engine.services.casework import StepContext, after_event, run_step, save
+from engine.step import StepContext, StepFailed, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -45,16 +45,16 @@ class RuntimeService:
                 )  # fmt: skip
                 session.add(case)
                 session.flush()
-                ctx = StepContext(engine, session, case, flow, started_by, now)
-                flow.run_engine_steps(ctx.record)
-                save(ctx)
-                event = audit.append(
-                    session, case, now, started_by, "case_started",
-                    {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
-                     "active": flow.active_elements()},
-                )  # fmt: skip
-                after_event(engine, session, case, event, ctx)
+
+                def apply(ctx: StepContext) -> dict:
+                    flow.run_engine_steps(ctx.record)
+                    return {"process": pv.key, "version": pv.version, "data": data}
+
+                step_on(engine, session, case, started_by, "case_started", apply, flow=flow)
+                engine.pipeline.finish(session)
             return case
+        except StepFailed as failed:
+            raise CaseScriptError("(not started)", failed.failure.element_id, failed.failure.message) from None
         except workflow.ScriptFailure as failure:
             raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
 

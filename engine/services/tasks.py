@@ -14,7 +14,7 @@ from engine.case_json import (
 )
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.services import inbox as inbox_query
-from engine.services.casework import StepContext, run_step
+from engine.step import StepContext, run_step
 from engine.store import HumanTask, TaskCandidate
 
 
