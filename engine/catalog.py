@@ -17,6 +17,7 @@ from engine.catalog_file import CatalogError, Item, Material, load_catalog, pars
 from engine.errors import InvalidData, NotFound
 from engine.store import Case
 from engine.store.catalog import CatalogItem
+from engine.store.identity import Department
 
 __all__ = ["CatalogError", "CatalogService", "Item", "Material", "load_catalog", "parse_limit", "receipt_prefix"]
 
@@ -93,8 +94,6 @@ class CatalogService:
     def _government(self, department: str) -> str:
         """The people's government above a department (its parent in the organisation), whose head approves a
         joint review's extension (行政许可法第42条第2款); the department itself when the organisation is not loaded."""
-        from engine.store.identity import Department
-
         with self.engine.db.session() as session:
             row = session.get(Department, department)
         return row.parent if row is not None and row.parent else department

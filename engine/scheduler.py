@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
@@ -321,8 +322,6 @@ class TimerScheduler:
 
     def _listen(self) -> None:
         """PostgreSQL: wake when any process sets an earlier timer (NOTIFY from the save hook)."""
-        import psycopg
-
         while not self._stopping.is_set():
             try:
                 dialect = self.engine.db.engine.dialect
@@ -346,11 +345,11 @@ def _sqlite_worker_lock(url: str):
     handle = open(path, "a+")  # noqa: SIM115 - held open for the worker's lifetime
     try:
         try:
-            import fcntl
+            import fcntl  # POSIX only: imported where it is used, with the Windows fallback below
 
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except ImportError:  # Windows
-            import msvcrt
+            import msvcrt  # Windows only
 
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from engine import replay, supervision, supervision_actions
 from engine.errors import GovflowError
 from engine.process_activity import activity_counts
+from engine.services.deadlines import DeadlineService
 from engine.services.history import event_json
 from engine.store import HumanTask, ProcessVersion
 from engine.supervision import CaseFilter
@@ -106,8 +107,6 @@ def _case_view(ref: str) -> dict:
     eng = engine()
     row = supervision.get_case(eng, scope(), ref)
     case = eng.runtime.describe(row.case_id)
-    from engine.services.deadlines import DeadlineService
-
     limits = DeadlineService(eng).case_limits(row.case_id)
     with eng.db.session() as session:
         pv = session.get(ProcessVersion, eng.runtime.get(row.case_id).process_version_id)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
+from engine.rules import RULES
 from webui.api_supervision import bp as api_bp
 from webui.charts import bar_chart, trend_chart
 from webui.context import engine
@@ -24,8 +25,6 @@ def alerts():
         officer=request.args.get("officer") or None, include_closed=request.args.get("closed") == "1",
     )  # fmt: skip
     s = scope()
-    from engine.rules import RULES
-
     kinds = {**alerts_board.TIME_KINDS, **{code: rule.title for code, rule in RULES.items()}}
     return render_template(
         "supervision/alerts.html", alerts=alerts_board.list_alerts(engine(), s, f), f=f, kinds=kinds,
