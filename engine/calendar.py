@@ -21,12 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+from engine.clock import LOCAL_TZ
+
+DEFAULT_TZ = LOCAL_TZ  # working days are days on the service centre's wall clock: the one configured zone
 LOCAL_SOURCE = "local"
 PACKAGE_VERSION = holidays.__version__
 PACKAGE_SOURCE = f"holidays-{PACKAGE_VERSION}"

@@ -17,10 +17,12 @@ from engine.errors import NotFound
 from engine.forms import FormLibrary
 from engine.identity import IdentityService
 from engine.sandbox import Sandbox
+from engine.services.calendar import CalendarService
 from engine.services.deadlines import DeadlineService
 from engine.services.history import HistoryService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
+from engine.services.saved_filters import SavedFilterService
 from engine.services.tasks import TaskService
 from engine.step import Phase, Pipeline
 from engine.store import Database, ProcessVersion
@@ -54,6 +56,8 @@ class ProcessEngine:
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
+        self.saved_filters = SavedFilterService(self)
+        self.calendar = CalendarService(self)
         self._attach_time_limits()
         self.catalog = CatalogService(self)  # the service-item catalog (issue #4)
         self._attach_identity()

@@ -51,16 +51,8 @@ def element_names(engine, process_key: str, version: int) -> dict[str, str]:
 def time_limits(engine, case_id: str) -> list[dict]:
     """The case's stage clocks, the whole-case clock first: due dates, colour, clock stops and extension, as
     the time-limits module computes them now (empty when the procedure keeps no clocks)."""
-    from engine import deadlines
-
-    with engine.db.session() as session:
-        clocks, stops = deadlines.stored_clocks(session, [case_id])[case_id]
-        if not clocks:
-            return []
-        cal = deadlines.calendar_for(engine, session)
-    limits = deadlines.limits_of(cal, case_id, clocks, stops, engine.now(), deadlines.policy_of(engine))
     rows = []
-    for status in limits.stages:
+    for status in engine.deadlines.case_limits(case_id).stages:
         s = status.as_json()
         base, _sep, instance = status.stage.partition(":")
         label = STAGE_NAMES.get(base, base)
@@ -73,24 +65,17 @@ def time_limits(engine, case_id: str) -> list[dict]:
 def clock_badges(engine, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
     """For (case id, BPMN element id) pairs: the running stage clock of that element (else the case clock) as
     {colour, days_left, provisional, due}. Used where a task carries no due date of its own."""
-    from engine import deadlines
-
-    case_ids = sorted({case_id for case_id, _ in tasks})
-    if not case_ids:
+    if not tasks:
         return {}
-    with engine.db.session() as session:
-        stored = deadlines.stored_clocks(session, case_ids)
-        cal = deadlines.calendar_for(engine, session)
-    now, policy = engine.now(), deadlines.policy_of(engine)
+    limits = engine.deadlines.many(sorted({case_id for case_id, _ in tasks}))
     found = {}
     for case_id, bpmn_id in tasks:
-        clocks, stops = stored.get(case_id, ([], []))
-        own = [c for c in clocks if c.element == bpmn_id and c.ended_at is None]
-        whole = [c for c in clocks if c.stage == "case" and c.ended_at is None]
-        clock = (own or whole or [None])[0]
-        if clock is None:
+        running = [s for s in limits[case_id].stages if s.running] if case_id in limits else []
+        own = [s for s in running if s.element == bpmn_id]
+        whole = [s for s in running if s.stage == "case"]
+        status = (own or whole or [None])[0]
+        if status is None:
             continue
-        status = deadlines.stage_status(cal, clock, stops, now, policy)
         found[(case_id, bpmn_id)] = {"colour": status.colour, "days_left": status.days_left,
                                      "provisional": status.provisional, "due": status.promised_due}  # fmt: skip
     return found

@@ -14,13 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import replay, supervision, supervision_actions
-from engine.errors import GovflowError
+from engine.errors import GovflowError, NotFound
 from engine.process_activity import activity_counts
-from engine.services.deadlines import DeadlineService
 from engine.services.history import event_json
-from engine.store import HumanTask, ProcessVersion
 from engine.supervision import CaseFilter
-from webui.context import engine
+from webui.context import engine, local_time
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -107,10 +105,9 @@ def _case_view(ref: str) -> dict:
     eng = engine()
     row = supervision.get_case(eng, scope(), ref)
     case = eng.runtime.describe(row.case_id)
-    limits = DeadlineService(eng).case_limits(row.case_id)
-    with eng.db.session() as session:
-        pv = session.get(ProcessVersion, eng.runtime.get(row.case_id).process_version_id)
-        tasks = session.query(HumanTask).filter(HumanTask.case_id == row.case_id).order_by(HumanTask.created_at).all()
+    limits = eng.deadlines.case_limits(row.case_id)
+    pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
+    tasks = eng.tasks.of_case(row.case_id)
     trail = [event_json(e) for e in eng.history.trail(row.case_id)]
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
@@ -127,18 +124,18 @@ def case_page(ref: str):
 
 @bp.get("/cases/<ref>/replay.json")
 def case_replay(ref: str):
-    """Every frame of the replay plus the state now (overdue judged now)."""
+    """Every frame of the replay plus the state now (overdue judged now); `when` is the frame's label time."""
     row = supervision.get_case(engine(), scope(), ref)
-    frames = [f.to_json() for f in replay.replay(engine(), row.case_id)]
+    frames = [{**f.to_json(), "when": local_time(f.at)} for f in replay.replay(engine(), row.case_id)]
     return {"frames": frames, "now": replay.current_state(engine(), row.case_id)}
 
 
 @bp.get("/processes/<int:version_id>/diagram.bpmn")
 def diagram_xml(version_id: int):
     """The BPMN source of a deployed process version, for the viewer."""
-    with engine().db.session() as session:
-        pv = session.get(ProcessVersion, version_id)
-    if pv is None:
+    try:
+        pv = engine().repository.version(version_id)
+    except NotFound:
         abort(404)
     return Response(pv.source, mimetype="application/xml")
 

@@ -69,7 +69,7 @@
           label.textContent = "当前状态（共 " + frames.length + " 条留痕）";
         } else {
           label.textContent = "第 " + (position + 1) + " / " + frames.length + " 步：" +
-            state.at.slice(0, 16).replace("T", " ") + " " + state.actor + " " + state.action +
+            state.when + " " + state.actor + " " + state.action +
             (state.bpmn_id ? "（" + state.bpmn_id + "）" : "") + (state.note ? " — " + state.note : "");
         }
         dataBox.textContent = JSON.stringify(state.data || {}, null, 2);
