@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from engine import policy
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.services.casework import StepContext, run_step
+from engine.step import StepContext, run_step
 from engine.store import Case, HumanTask
 from engine.supervision import Scope, get_case
 
