@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, exists, not_, select
+from sqlalchemy import String, and_, cast, select
 
 from engine.errors import Forbidden, InvalidData, NotFound
+from engine.open_alerts import open_alert_condition
 from engine.receipts import next_value
 from engine.store.supervision import AccountabilityRecord, AlertAction
 from engine.store.time_limits import SupervisionAlert, SupervisionLetter
@@ -26,12 +27,6 @@ FAULT_KINDS = {
 }  # fmt: skip
 MEASURES = {"reminder": "提醒谈话", "admonition": "诫勉谈话", "criticism": "通报批评", "disciplinary": "移送纪检监察"}
 MAX_REPLY_WORKDAYS = 30
-
-
-def open_alert_condition():
-    """SQL: the alert has not been acknowledged."""
-    acknowledged = exists().where(AlertAction.alert_id == SupervisionAlert.id, AlertAction.kind == "acknowledge")
-    return not_(acknowledged)
 
 
 def _kind_info(kind: str) -> tuple[str, str | None]:

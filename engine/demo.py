@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from engine.clock import ManualClock
 from engine.errors import GovflowError
+from engine.process_engine import ProcessEngine
+from engine.store import Case
+from engine.store.identity import Membership
 
 DEMO_PASSWORD = "govflow-demo"
 NAMES = (
@@ -100,7 +105,9 @@ def plan_accounts(departments, items) -> list[DemoAccount]:
 
 
 def seed_organisation(engine, processes_dir: Path) -> list[DemoAccount]:
-    """Departments, the catalog and the demo accounts (only when no user exists yet); returns the accounts."""
+    """The statutory calendar, departments, the catalog and the demo accounts (only when no user exists yet);
+    returns the accounts."""
+    engine.calendar.seed()  # the official schedule as the service's own data (refreshed, overrides kept)
     engine.identity.load_departments(processes_dir / "departments.toml")
     engine.catalog.load(processes_dir / "catalog.toml")
     accounts = plan_accounts(engine.identity.departments(), engine.catalog.list())
@@ -148,8 +155,6 @@ def task_answer(engine, task) -> dict:
 
 def _actor_for(engine, task):
     """A demo user who may act on the task: the assignee, else the first member of a candidate group."""
-    from engine.store.identity import Membership
-
     with engine.db.session() as session:
         for group in task.candidate_groups or []:
             role, _sep, department = group.partition("@")
@@ -183,8 +188,6 @@ def walk(engine, case_id: str, steps: int, clock: ManualClock, rng: random.Rando
 def seed_cases(engine, count: int = 36, seed: int = 5) -> int:
     """Start `count` cases of the approval items at different moments of the last weeks and walk each some way;
     the older ones, stuck in review, run yellow or red. Returns the number of cases started."""
-    from engine.process_engine import ProcessEngine
-
     rng = random.Random(seed)
     deployed = {p.key for p in engine.repository.list()}
     items = [i for i in engine.catalog.list() if i.kind == "license" and i.process in deployed]
@@ -215,10 +218,6 @@ def seed_cases(engine, count: int = 36, seed: int = 5) -> int:
 
 
 def has_cases(engine) -> bool:
-    from sqlalchemy import select
-
-    from engine.store import Case
-
     with engine.db.session() as session:
         return session.scalars(select(Case.id).limit(1)).first() is not None
 

@@ -63,22 +63,16 @@ def time_limits(engine, case_id: str) -> list[dict]:
 
 
 def clock_badges(engine, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """For (case id, BPMN element id) pairs: the running stage clock of that element (else the case clock) as
-    {colour, days_left, provisional, due}. Used where a task carries no due date of its own."""
-    if not tasks:
-        return {}
-    limits = engine.deadlines.many(sorted({case_id for case_id, _ in tasks}))
-    found = {}
-    for case_id, bpmn_id in tasks:
-        running = [s for s in limits[case_id].stages if s.running] if case_id in limits else []
-        own = [s for s in running if s.element == bpmn_id]
-        whole = [s for s in running if s.stage == "case"]
-        status = (own or whole or [None])[0]
-        if status is None:
-            continue
-        found[(case_id, bpmn_id)] = {"colour": status.colour, "days_left": status.days_left,
-                                     "provisional": status.provisional, "due": status.promised_due}  # fmt: skip
-    return found
+    """For (case id, BPMN element id) pairs of task rows without a due date: the badge of the clock the task is due
+    by, as {colour, days_left, provisional, due} (the engine's `task_badges`)."""
+    return engine.deadlines.task_badges(tasks)
+
+
+def task_badge(engine, task) -> dict | None:
+    """The badge of a task (its due date; without one, the clock it is due by): what its inbox line shows."""
+    if task.due_at is not None:
+        return engine.deadlines.badge(task.due_at)
+    return clock_badges(engine, [(task.case_id, task.bpmn_id)]).get((task.case_id, task.bpmn_id))
 
 
 def materials(data: dict) -> list[dict]:

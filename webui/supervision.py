@@ -112,7 +112,7 @@ def _case_view(ref: str) -> dict:
     trail = [event_json(e) for e in eng.history.trail(row.case_id)]
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
-            "colour": supervision.colour_at(row, eng.now())}  # fmt: skip
+            "colour": supervision.case_colour(eng, row)}  # fmt: skip
 
 
 @bp.get("/cases/<ref>")
@@ -194,12 +194,3 @@ def process_page(key: str):
 @bp.get("/processes/<key>/activity.json")
 def process_counts_json(key: str):
     return activity_counts(engine(), scope(), key, request.args.get("version", type=int))
-
-
-def register(app) -> None:
-    """Register the console pages (/supervision) and its JSON API (/api/v1: cases, trail, alerts, stats)."""
-    from webui import supervision_board  # noqa: F401  (the board and statistics routes join this blueprint)
-    from webui.api_supervision import bp as api_bp
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
