@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, false, func, or_, select, true
 
+from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import Forbidden, InvalidData
 from engine.store.supervision import SupervisedCase
 from engine.supervision_index import OPEN_STATUSES, colour_at
 
@@ -293,13 +294,12 @@ def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
 
 
 def get_case(engine, scope: Scope, case_ref: str) -> SupervisedCase:
-    """The supervision row of a case (by id or receipt number) that lies in the viewer's scope."""
+    """The supervision row of a case (by id or receipt number, as engine.case_lookup finds it) that lies in the
+    viewer's scope."""
     with engine.db.session() as session:
-        row = (
-            session.get(SupervisedCase, case_ref)
-            or session.scalars(select(SupervisedCase).where(SupervisedCase.receipt_no == case_ref)).first()
-        )
-    # Outside the scope reads as unknown: a supervisor must not learn that another town's case exists.
+        row = session.get(SupervisedCase, find_case(session, case_ref).id)
+    # Outside the scope reads as unknown, in the same words: a supervisor must not learn that another town's
+    # case exists.
     if row is None or not scope.allows(row.department):
-        raise NotFound(f"case {case_ref} does not exist in your supervision scope")
+        raise case_not_found(case_ref)
     return row
