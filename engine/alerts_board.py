@@ -102,6 +102,7 @@ def _alert_json(alert: SupervisionAlert, actions: list[AlertAction]) -> dict:
     ack = next((x for x in actions if x.kind == "acknowledge"), None)
     return {
         "id": alert.id, "case_id": alert.case_id, "receipt_no": alert.receipt_no, "stage": alert.stage,
+        "stage_name": stage_label(alert.stage),
         "kind": alert.kind, "title": title, "article": article, "message": alert.message,
         "department": alert.department, "officers": list(alert.officers or []), "element": alert.element,
         "due_at": alert.due_at.isoformat() if alert.due_at else None, "raised_at": alert.raised_at.isoformat(),

@@ -282,7 +282,8 @@ def letters(engine, *, addressed_to: str | None = None, limit: int = 200) -> lis
 
 def alert_json(a: SupervisionAlert) -> dict:
     return {
-        "id": a.id, "case_id": a.case_id, "receipt_no": a.receipt_no, "stage": a.stage, "kind": a.kind,
+        "id": a.id, "case_id": a.case_id, "receipt_no": a.receipt_no, "stage": a.stage,
+        "stage_name": stage_label(a.stage), "kind": a.kind,
         "message": a.message, "department": a.department, "officers": list(a.officers or []),
         "due_at": a.due_at.isoformat() if a.due_at else None, "raised_at": a.raised_at.isoformat(),
     }  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, false, func, or_, select, true
 from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
 from engine.errors import Forbidden, InvalidData
+from engine.stages import stage_label
 from engine.store.supervision import SupervisedCase
 from engine.supervision_index import OPEN_STATUSES, colour_at
 
@@ -213,6 +214,7 @@ def row_json(row: SupervisedCase, now: datetime) -> dict:
         "created_at": iso(row.created_at), "warn_at": iso(row.warn_at), "due_at": iso(row.due_at),
         "statutory_due_at": iso(row.statutory_due_at), "completed_at": iso(row.completed_at),
         "working_days": row.working_days, "on_time": row.on_time, "extensions": row.extensions,
+        "stage_name": stage_label(row.stage) if row.stage else None,
     }  # fmt: skip
 
 
@@ -264,7 +266,7 @@ def colour_counts(engine, scope: Scope, f: CaseFilter | None = None, *, session=
 
 CSV_COLUMNS = [
     ("receipt_no", "办件编号"), ("item_name", "事项"), ("department", "实施部门"), ("applicant", "申请人"),
-    ("officer", "受理人"), ("stage", "当前环节"), ("status", "状态"), ("colour", "灯色"),
+    ("officer", "受理人"), ("stage_name", "当前环节"), ("status", "状态"), ("colour", "灯色"),
     ("created_at", "收件时间"), ("due_at", "承诺期限"), ("statutory_due_at", "法定期限"),
     ("completed_at", "办结时间"), ("working_days", "用时（工作日）"), ("on_time", "按时办结"),
 ]  # fmt: skip

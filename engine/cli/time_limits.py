@@ -11,6 +11,7 @@ import click
 
 from engine.cli import _echo_json, _engine, handled, main
 from engine.errors import InvalidData
+from engine.stages import stage_label
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -178,8 +179,8 @@ def alerts(ctx, case_ref, department, kind, limit, as_json):
         _echo_json([escalation.alert_json(a) for a in rows])
         return
     for a in rows:
-        click.echo(f"{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.receipt_no}\t{a.stage}\t{a.department or '-'}\t"
-                   f"{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
+        click.echo(f"{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.receipt_no}\t{stage_label(a.stage)}\t"
+                   f"{a.department or '-'}\t{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
 
 
 @main.command()
@@ -197,8 +198,8 @@ def limits(ctx, case_ref, as_json):
     click.echo(f"colour: {view.colour or '-'}" + ("  (clock stopped)" if view.stopped else ""))
     for s in view.stages:
         due = lambda t: f"{t:%Y-%m-%d}" if t else "-"  # noqa: E731
-        click.echo(f"  {s.stage:<20} {s.colour or '-':<8} promised {due(s.promised_due)}  statutory "
-                   f"{due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
+        click.echo(f"  {stage_label(s.stage)} [{s.stage}]  {s.colour or '-':<8} promised {due(s.promised_due)}"
+                   f"  statutory {due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
                    f"{'  provisional' if s.provisional else ''}{'  stopped' if s.stopped else ''}"
                    f"{'  extended ' + s.extension['by'] if s.extension else ''}"
                    f"{'' if s.running else '  done'}")  # fmt: skip
