@@ -37,11 +37,13 @@ CHANNELS = {
     "red_plus": {"officer": ("in_app", "sms", "email"), "leader": ("in_app", "email", "sms")},
 }
 DEFAULT_DEPARTMENTS_FILE = Path("processes") / "departments.toml"
-# The alert of one key (built once, bound at execution; `instance` NULL for a procedure rule).
-_KEYED = select(SupervisionAlert).where(
-    SupervisionAlert.case_id == bindparam("case_id"), SupervisionAlert.kind == bindparam("kind"),
-    SupervisionAlert.stage == bindparam("stage"),
-)  # fmt: skip
+# The alert of one key, built once (bound at execution): with an instance, and without one (a procedure rule).
+_KEY = (SupervisionAlert.case_id == bindparam("case_id"), SupervisionAlert.kind == bindparam("kind"),
+        SupervisionAlert.stage == bindparam("stage"))  # fmt: skip
+_KEYED = {
+    True: select(SupervisionAlert).where(*_KEY, SupervisionAlert.clock_id == bindparam("instance")),
+    False: select(SupervisionAlert).where(*_KEY, SupervisionAlert.clock_id.is_(None)),
+}
 _OPEN_TASKS = select(HumanTask).where(HumanTask.case_id == bindparam("case_id"), HumanTask.state == "open")
 
 
@@ -122,10 +124,9 @@ def existing(session, case_id: str, spec: Alert) -> SupervisionAlert | None:
     """The alert of the key (case, kind, stage, instance) of `spec`, if raised already (read without flushing the
     step's pending rows)."""
     instance = instance_of(session, spec)
-    query = _KEYED.where(SupervisionAlert.clock_id == instance if instance is not None
-                         else SupervisionAlert.clock_id.is_(None))  # fmt: skip
+    params = {"case_id": case_id, "kind": spec.kind, "stage": spec.stage, "instance": instance}
     with session.no_autoflush:
-        return session.scalars(query, {"case_id": case_id, "kind": spec.kind, "stage": spec.stage}).first()
+        return session.scalars(_KEYED[instance is not None], params).first()
 
 
 def _notify(engine, session, case, now, alert: SupervisionAlert) -> None:

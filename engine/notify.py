@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import String, and_, case, func, literal, select, union_all, update
+from sqlalchemy import String, and_, bindparam, case, func, literal, select, union_all, update
 
 from engine.errors import NotFound
 from engine.identity import absences_in_force
@@ -137,6 +137,13 @@ def enqueue(engine, session, channel: str, recipient: str, subject: str, body: s
     return row
 
 
+# The backups in force of some users (built once: bound at execution), by the identity rule of an absence in force.
+_BACKUPS = absences_in_force(
+    select(Absence.username, Absence.backup).where(Absence.username.in_(bindparam("names", expanding=True))),
+    bindparam("now"),
+).order_by(Absence.id)
+
+
 @dataclass(frozen=True)
 class Addressee:
     """Who receives a notification meant for `meant_for`: that person, or their AB backup while they are absent
@@ -157,9 +164,8 @@ def addressees(session, names: list[str], now: datetime) -> list[Addressee]:
     names = list(dict.fromkeys(n for n in names if n))
     if not names:
         return []
-    query = absences_in_force(select(Absence.username, Absence.backup).where(Absence.username.in_(names)), now)
     with session.no_autoflush:
-        backups = dict(session.execute(query.order_by(Absence.id)).all())  # the latest absence wins
+        backups = dict(session.execute(_BACKUPS, {"names": names, "now": now}).all())  # the latest absence wins
     return [Addressee(backups.get(name, name), name) for name in names]
 
 
