@@ -20,13 +20,17 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from time import monotonic
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
 
-DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+from engine.clock import LOCAL_TZ
+from engine.store.models import CalendarDay
+
+DEFAULT_TZ = LOCAL_TZ  # working days are days on the service centre's wall clock: the one configured zone
 LOCAL_SOURCE = "local"
 PACKAGE_VERSION = holidays.__version__
 PACKAGE_SOURCE = f"holidays-{PACKAGE_VERSION}"
@@ -35,15 +39,9 @@ WEEKEND_WORKDAY_NAME = "调休上班"
 FIRST_COVERED_YEAR = 2001
 
 __all__ = [
-    "DEFAULT_TZ",
-    "DueDate",
-    "WorkdayCalendar",
-    "import_overrides",
-    "package_years",
-    "seed",
-    "seed_rows",
-    "set_override",
-]
+    "DEFAULT_TZ", "DueDate", "WorkdayCalendar", "calendar_for", "forget_calendar", "import_overrides",
+    "package_years", "seed", "seed_rows", "set_override",
+]  # fmt: skip
 
 
 def package_years() -> range:
@@ -143,14 +141,24 @@ class WorkdayCalendar:
     @classmethod
     def from_session(cls, session) -> WorkdayCalendar:
         """Load from the ``calendar_days`` rows; years with seeded (non-local) rows count as covered."""
-        from engine.store.models import CalendarDay
-
         rows = session.scalars(select(CalendarDay)).all()
         return cls(
             {r.day: r.is_workday for r in rows},
             {r.day.year for r in rows if r.source != LOCAL_SOURCE},
             {r.day: r.name or r.reason for r in rows if r.name or r.reason},
         )
+
+    @classmethod
+    def of_service(cls, session) -> WorkdayCalendar:
+        """The service's calendar: the ``calendar_days`` rows of the seeded years, the ``holidays`` package for the
+        years it covers that were never seeded (so a fresh install counts National Day right), local overrides on
+        top. Seeded and package years count as covered."""
+        stored = cls.from_session(session)
+        package = _package_calendar(frozenset(package_years()) - stored.covered_years)
+        # Stored rows win: in an unseeded year only local overrides are stored, and they override the package.
+        exceptions = {**package.exceptions, **stored.exceptions}
+        names = {**package._names, **stored._names}
+        return cls(exceptions, stored.covered_years | package.covered_years, names)
 
     def is_workday(self, d: date) -> bool:
         """Whether d is a working day: stored exception first, else Monday to Friday."""
@@ -210,6 +218,35 @@ class WorkdayCalendar:
         return f"<WorkdayCalendar covered={span} exceptions={len(self._exceptions)}>"
 
 
+@lru_cache(maxsize=8)
+def _package_calendar(years: frozenset[int]) -> WorkdayCalendar:
+    return WorkdayCalendar.from_holidays(years)
+
+
+# --- the engine's calendar ---------------------------------------------------------------------------------
+CALENDAR_TTL = 60.0  # seconds a loaded calendar is reused; a change made by another process shows after this
+
+
+def calendar_for(engine, session=None) -> WorkdayCalendar:
+    """The engine's working-day calendar (`WorkdayCalendar.of_service`), the one every due date, colour and
+    working-day count reads: loaded once and reused for CALENDAR_TTL seconds, or until `forget_calendar`."""
+    cached = getattr(engine, "_workday_calendar", None)
+    if cached is not None and monotonic() - cached[0] < CALENDAR_TTL:
+        return cached[1]
+    if session is None:
+        with engine.db.session() as own:
+            cal = WorkdayCalendar.of_service(own)
+    else:
+        cal = WorkdayCalendar.of_service(session)
+    engine._workday_calendar = (monotonic(), cal)
+    return cal
+
+
+def forget_calendar(engine) -> None:
+    """Drop the engine's loaded calendar, so the next read loads it again (the calendar service's changes call it)."""
+    engine._workday_calendar = None
+
+
 def seed_rows(years: range | Iterable[int]) -> list[dict]:
     """``CalendarDay`` rows for ``years`` from the ``holidays`` package (uncovered years yield nothing)."""
     cal = WorkdayCalendar.from_holidays(years)
@@ -232,8 +269,6 @@ def seed(session, years: range | Iterable[int]) -> int:
     Seeded rows of those years that the package no longer lists are removed. Returns the number of rows
     inserted, changed or removed. Flushes; committing is the caller's business.
     """
-    from engine.store.models import CalendarDay
-
     years = set(years)  # may be a one-shot iterable
     rows = seed_rows(years)
     covered = years & set(package_years())
@@ -261,8 +296,6 @@ def seed(session, years: range | Iterable[int]) -> int:
 
 def set_override(session, day: date, is_workday: bool, reason: str) -> None:
     """Record a local decision that ``day`` is (not) a working day; ``reason`` is required. Flushes only."""
-    from engine.store.models import CalendarDay
-
     if isinstance(day, datetime) or not isinstance(day, date):
         raise ValueError(f"day must be a date, got {day!r}")
     if not isinstance(reason, str) or not reason.strip():

@@ -1,13 +1,30 @@
-"""The platform's one source of "now": the system clock in service, a settable clock in tests."""
+"""The platform's one source of "now" (the system clock in service, a settable clock in tests) and its one local
+time zone: the service centre's wall clock, by which working days are counted and times are shown to people.
+
+Stored times are UTC. The zone is Asia/Shanghai unless GOVFLOW_TIMEZONE names another (an IANA name such as
+Asia/Urumqi); it is read once per process, so the calendar, the deadlines and every display agree on it.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LOCAL_TZ = ZoneInfo(os.environ.get("GOVFLOW_TZ", "Asia/Shanghai"))
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def configured_zone(environ=os.environ) -> ZoneInfo:
+    """The zone GOVFLOW_TIMEZONE names (default Asia/Shanghai); a name that is no IANA zone is refused by name."""
+    name = (environ.get("GOVFLOW_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"GOVFLOW_TIMEZONE={name!r} is not a time zone name such as {DEFAULT_TIMEZONE}") from None
+
+
+LOCAL_TZ = configured_zone()
 
 
 class SystemClock:

@@ -2,25 +2,25 @@
 
 A stage clock runs from the moment its stage starts. Its due dates are the start day plus the limit on the
 working-day calendar (the start day is not counted, 民事诉讼法 Art 85), moved on by the days the clock stood still
-(行政许可法 Art 45; 行政复议法 Art 39) and by its extension. Colour, per the local supervision rules (DOMAIN.md):
-green → yellow (≤ 2 working days left or ≥ 80 % of the promised limit used; configurable) → red (promised limit
-passed) → red_plus (statutory limit passed). Everything here is pure computation over a `WorkdayCalendar`; the
-database side is `engine.stage_clocks` (inside a case step) and `DeadlineService` (reads for the inbox).
+(行政许可法 Art 45; 行政复议法 Art 39) and by its extension. Its colour (green → yellow → red → red_plus) is the one
+rule of `engine.colour`, judged on the instants computed here. Everything here is pure computation over a
+`WorkdayCalendar`; the database side is `engine.stage_clocks` (inside a case step) and `DeadlineService`
+(reads for the inbox).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from engine.calendar import DueDate, WorkdayCalendar
+from engine.calendar import DueDate, WorkdayCalendar, calendar_for, forget_calendar  # noqa: F401 - re-exported
 from engine.clock import LOCAL_TZ
+from engine.colour import COLOURS, ColourPolicy, colour_of, policy_of, thresholds  # noqa: F401 - re-exported
 from engine.errors import InvalidData
 
-COLOURS = ("green", "yellow", "red", "red_plus")
 _LIMIT = re.compile(r"^\s*(\d{1,4})\s*(wd|d)\s*$")
 
 # Reasons a clock may stand still, with the article that allows it; a stop without one of them is refused.
@@ -107,14 +107,6 @@ def check_extension(statutory: Limit | None, current: str | None, by: Limit, rul
         raise InvalidData(f"an extension must be at least 1{by.unit}")
     if by.unit != rule.maximum.unit or by.n > rule.maximum.n:
         raise InvalidData(f"an extension of {by} is beyond the legal maximum of {rule.maximum} ({rule.article})")
-
-
-@dataclass(frozen=True)
-class ColourPolicy:
-    """When yellow starts: at most `warn_workdays` working days left, or `warn_ratio` of the promised limit used."""
-
-    warn_workdays: int = 2
-    warn_ratio: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -291,16 +283,23 @@ def stage_status(cal: WorkdayCalendar, clock: ClockFacts, stops: Sequence[Interv
     status.days_left = cal.workdays_between(today, promised_due.day)
     used = cal.workdays_between(start, today) if promised.unit == "wd" else (today - start).days
     status.used = round(max(0, used - stopped) / total.n, 3) if total.n else 1.0
-    if status.statutory_due and at > status.statutory_due:
-        status.colour = "red_plus"
-    elif at > status.promised_due:
-        status.colour = "red"
-    elif ((status.days_left <= policy.warn_workdays and _by_days_left(cal, start, promised_due.day, policy))
-          or status.used >= policy.warn_ratio):
-        status.colour = "yellow"
-    else:
-        status.colour = "green"
+    status.colour = colour_of(thresholds(cal, at, policy), status.promised_due, status.warn_at, status.statutory_due)
     return status
+
+
+def task_clock(clocks: Iterable, bpmn_id: str, data: Mapping | None = None):
+    """The clock a user task without a dueDate of its own is due by: the running clock of its element's stage (for
+    a multi-instance task the one of its instance, `stage:<value>` with the value among the task's data), else the
+    case's running whole-case clock; None when neither runs or the element's clocks cannot be told apart.
+
+    `clocks`: the latest clock of each stage of the case (StageClock rows or ClockFacts)."""
+    running = [c for c in clocks if c.ended_at is None]
+    own = [c for c in running if c.element == bpmn_id]
+    if len(own) > 1:
+        values = {str(v) for v in (data or {}).values() if isinstance(v, str | int)}
+        own = [c for c in own if c.stage.partition(":")[2] in values]
+        return own[0] if len(own) == 1 else None
+    return own[0] if own else next((c for c in running if c.stage == "case"), None)
 
 
 def worst(colours: Iterable[str | None]) -> str | None:
@@ -310,40 +309,6 @@ def worst(colours: Iterable[str | None]) -> str | None:
 
 
 # --- reading the stored clocks ---------------------------------------------------------------------------------
-CALENDAR_TTL = 60.0  # seconds a loaded calendar is reused; `calendar set` in another process shows after this
-
-
-def calendar_for(engine, session=None) -> WorkdayCalendar:
-    """The engine's working-day calendar from the `calendar_days` table, cached for CALENDAR_TTL seconds.
-
-    An empty table (never seeded) falls back to the `holidays` package so due dates are still right."""
-    import time as _time
-
-    from sqlalchemy import select
-
-    from engine.calendar import package_years
-    from engine.store import CalendarDay
-
-    cached = getattr(engine, "_workday_calendar", None)
-    if cached is not None and _time.monotonic() - cached[0] < CALENDAR_TTL:
-        return cached[1]
-    own = session is None
-    session = session or engine.db.session()
-    try:
-        seeded = session.scalars(select(CalendarDay.day).limit(1)).first() is not None
-        cal = WorkdayCalendar.from_session(session) if seeded else WorkdayCalendar.from_holidays(package_years())
-    finally:
-        if own:
-            session.close()
-    engine._workday_calendar = (_time.monotonic(), cal)
-    return cal
-
-
-def forget_calendar(engine) -> None:
-    """Drop the cached calendar (after a local override or a seed)."""
-    engine._workday_calendar = None
-
-
 def stored_clocks(session, case_ids: Sequence[str]) -> dict[str, tuple[list[ClockFacts], list[Interval]]]:
     """The clocks (latest run per stage) and the stops of each case."""
     from sqlalchemy import select
@@ -410,8 +375,3 @@ def supervision_summary(engine, session, case,
         "clock_stopped": limits.stopped, "clock_stop_days": main.stopped_days,
         "extensions": sum(1 for s in limits.stages if s.extension), "provisional": main.provisional,
     }  # fmt: skip
-
-
-def policy_of(engine) -> ColourPolicy:
-    """The engine's colour policy (`engine.colour_policy`), default 2 working days / 80 %."""
-    return getattr(engine, "colour_policy", None) or ColourPolicy()

@@ -100,7 +100,9 @@ def plan_accounts(departments, items) -> list[DemoAccount]:
 
 
 def seed_organisation(engine, processes_dir: Path) -> list[DemoAccount]:
-    """Departments, the catalog and the demo accounts (only when no user exists yet); returns the accounts."""
+    """The statutory calendar, departments, the catalog and the demo accounts (only when no user exists yet);
+    returns the accounts."""
+    engine.calendar.seed()  # the official schedule as the service's own data (refreshed, overrides kept)
     engine.identity.load_departments(processes_dir / "departments.toml")
     engine.catalog.load(processes_dir / "catalog.toml")
     accounts = plan_accounts(engine.identity.departments(), engine.catalog.list())

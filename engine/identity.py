@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import String, bindparam, cast, delete, func, null, or_, select, union_all
 
 from engine.errors import GovflowError, InvalidData, NotFound
+from engine.local_time import shown_with_offset
 from engine.store.identity import LEVELS, ROLES, Absence, ApiToken, Department, LoginFailure, Membership
 from engine.store.identity import User as UserRow
 
@@ -323,7 +324,7 @@ class IdentityService:
             raise InvalidData("the end of an absence must be timezone-aware")
         now = self.engine.now()
         if until is not None and until <= now:
-            raise InvalidData(f"the absence of {username} must end in the future, not {until.isoformat()}")
+            raise InvalidData(f"the absence of {username} must end in the future, not {shown_with_offset(until)}")
         if backup == username:
             raise InvalidData(f"{username} cannot be their own backup", [("backup", "self")])
         with self.engine.db.session() as session, session.begin():
@@ -395,7 +396,7 @@ class IdentityService:
             if len(recent) >= MAX_FAILURES:
                 until = recent[0] + LOCKOUT_WINDOW
                 raise AccountLocked(f"account {username} is locked after {len(recent)} failed sign-ins until "
-                                    f"{until.isoformat(timespec='minutes')}", until)  # fmt: skip
+                                    f"{shown_with_offset(until)}", until)  # fmt: skip
             row = session.get(UserRow, username) if username else None
             if row is not None and self._verify(row, password):
                 session.execute(delete(LoginFailure).where(LoginFailure.username == username))

@@ -11,6 +11,8 @@ from engine import workflow
 from engine.clock import SystemClock
 from engine.errors import NotFound
 from engine.sandbox import Sandbox
+from engine.services.calendar import CalendarService
+from engine.services.saved_filters import SavedFilterService
 from engine.store import Database, ProcessVersion
 
 SPEC_CACHE_SIZE = 256
@@ -44,6 +46,8 @@ class ProcessEngine:
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
+        self.saved_filters = SavedFilterService(self)
+        self.calendar = CalendarService(self)
         # Called with (engine, session, case, audit event, step or None) after each step's audit event.
         self.event_hooks: list[Callable] = []
         self._attach_time_limits()

@@ -30,6 +30,7 @@ from functools import cached_property
 from sqlalchemy import bindparam, select
 
 from engine import escalation
+from engine.local_time import DAY, shown
 from engine.store import AuditEvent, ClockStop, StageClock
 from engine.store.time_limits import SupervisionAlert
 
@@ -230,8 +231,8 @@ def _stage_over_limit(f: Facts) -> list[Finding]:
         if status.colour in ("red", "red_plus"):
             limit = status.statutory if status.colour == "red_plus" else (status.promised or status.statutory)
             due = status.statutory_due if status.colour == "red_plus" else status.promised_due
-            message = (f"环节 {clock.stage} 时限 {limit}（{clock.basis or '承诺时限'}），应于 {due:%Y-%m-%d} 前完成，"
-                       f"实际 {clock.ended_at.astimezone(due.tzinfo):%Y-%m-%d} 完成")  # fmt: skip
+            message = (f"环节 {clock.stage} 时限 {limit}（{clock.basis or '承诺时限'}），"
+                       f"应于 {shown(due, DAY)} 前完成，实际 {shown(clock.ended_at, DAY)} 完成")  # fmt: skip
             found.append(Finding("stage_over_limit", clock.stage, message, clock.element))
     return found
 
@@ -266,11 +267,11 @@ def _clock_stop_without_reason(f: Facts) -> list[Finding]:
     for s in f.stops:
         stage = s.element or "case"
         if (s.reason or "") not in CLOCK_STOP_REASONS:
-            message = f"{s.started_at:%Y-%m-%d} 起中止计时，事由“{s.reason or '（空）'}”不是法定事由"
+            message = f"{shown(s.started_at, DAY)} 起中止计时，事由“{s.reason or '（空）'}”不是法定事由"
         elif s.reason == "suspension" and s.started_at >= f.now and not _text(f.data.get("suspension_reason")):
-            message = f"{s.started_at:%Y-%m-%d} 起中止审理，未载明行政复议法第39条规定的中止情形"
+            message = f"{shown(s.started_at, DAY)} 起中止审理，未载明行政复议法第39条规定的中止情形"
         elif s.element and s.ended_at is not None and s.ended_at >= f.now and not _noticed(f, s):
-            message = f"{s.started_at:%Y-%m-%d} 起中止计时（{s.reason}），未书面告知当事人"
+            message = f"{shown(s.started_at, DAY)} 起中止计时（{s.reason}），未书面告知当事人"
         else:
             continue
         found.append(Finding("clock_stop_without_reason", stage, message, s.element))
@@ -318,7 +319,7 @@ def _late_certificate(f: Facts) -> list[Finding]:
 def _decision_timing(f: Facts) -> list[Finding]:
     accepted, decided = _when(f.data.get("accepted_at")), _when(f.data.get("decided_at"))
     if accepted and decided and decided < accepted:
-        message = f"记录的决定时间 {decided:%Y-%m-%d %H:%M} 早于受理时间 {accepted:%Y-%m-%d %H:%M}"
+        message = f"记录的决定时间 {shown(decided)} 早于受理时间 {shown(accepted)}"
         return [Finding("decision_before_acceptance", "decide", message)]
     if not any(f.stage(e) == "accept" for e in f.elements):
         return []  # procedures without an acceptance step (enforcement: filing) are not judged here

@@ -1,6 +1,7 @@
 """Sandbox for the Python snippets in BPMN diagrams: script tasks (`Sandbox.execute`), and gateway
 conditions, timer expressions and multi-instance cardinalities (`Sandbox.evaluate`). `check` reports
-problems before anything runs (diagram editor, deployment).
+problems before anything runs (diagram editor, deployment). The guards, builtins and errors a running
+snippet meets are in `engine.sandbox_guards`.
 
 * A policy pass refuses imports, names/attributes starting with "_", dangerous names (eval, getattr, sys,
   calls of type()/open()...), attributes reaching frames, code or str.format, classes and ":=". Then
@@ -27,226 +28,30 @@ from __future__ import annotations
 
 import ast
 import functools
-import logging
-import operator
 import re
 import sys
 import time
 from types import ModuleType
 from typing import NamedTuple
 
-from RestrictedPython import PrintCollector, compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr_raise,
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.transformer import RestrictingNodeTransformer
+
+from engine.sandbox_guards import (
+    ALWAYS_FORBIDDEN,
+    BUILTINS,
+    CALL_FORBIDDEN,
+    FORBIDDEN_ATTRS,
+    GUARDS,
+    NOT_BUILTINS,
+    SandboxError,
+    SandboxTimeout,
+    SandboxViolation,
 )
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 __all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxViolation", "check"]
 
-_log = logging.getLogger(__name__)
 _FILENAME = "<bpmn snippet>"
-_MAX_ITEMS = 1_000_000
-_MAX_INT_BITS = 100_000
-_SEQ = (str, bytes, list, tuple)
-# Refused wherever they appear: never a sensible process variable name.
-_ALWAYS_FORBIDDEN = frozenset(
-    {
-        "eval",
-        "exec",
-        "compile",
-        "globals",
-        "locals",
-        "vars",
-        "getattr",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "breakpoint",
-        "memoryview",
-        "bytearray",
-        "super",
-        "classmethod",
-        "staticmethod",
-        "builtins",
-        "sys",
-        "os",
-        "subprocess",
-        "importlib",
-        "SystemExit",
-        "KeyboardInterrupt",
-        "GeneratorExit",
-        "BaseException",
-    }
-)
-# Refused only when called: "type", "id", "open" or "license" are plausible process variables, and as
-# bare names they can only resolve to data, since these builtins are not in the namespace.
-_CALL_FORBIDDEN = frozenset(
-    {
-        "type",
-        "id",
-        "open",
-        "dir",
-        "input",
-        "help",
-        "object",
-        "property",
-        "iter",
-        "pow",
-        "bytes",
-        "format",
-        "exit",
-        "quit",
-        "license",
-        "credits",
-        "copyright",
-    }
-)
-_NOT_BUILTINS = _ALWAYS_FORBIDDEN | _CALL_FORBIDDEN
-_FORBIDDEN_ATTRS = INSPECT_ATTRIBUTES | {"format", "format_map", "mro", "f_trace_lines", "f_trace_opcodes"}
-
-
-class SandboxError(Exception):
-    """A snippet was refused (at compile) or broke a sandbox rule/time budget (at run). str() is one line."""
-
-
-class SandboxViolation(SandboxError):
-    """Refused by policy: import, underscore attribute, forbidden name, size limit..."""
-
-
-class SandboxTimeout(SandboxError):
-    """The snippet ran longer than its time budget."""
-
-
-# ---- run-time guards; their names start with "_" so snippets cannot reach them ---------------------
-
-
-def _getattr(obj: object, name: str) -> object:
-    if name.startswith("_") or name in _FORBIDDEN_ATTRS:
-        raise SandboxViolation(f'attribute "{name}" is not allowed')
-    return safer_getattr_raise(obj, name)  # keeps RestrictedPython's own str.format/Formatter checks
-
-
-def _limit(too_big: bool, what: str) -> None:
-    if too_big:
-        raise SandboxViolation(f"{what} is not allowed")
-
-
-_LONG, _WIDE = f"a sequence longer than {_MAX_ITEMS} items", f"an integer wider than {_MAX_INT_BITS} bits"
-
-
-def _ints(a, b) -> bool:
-    return isinstance(a, int) and isinstance(b, int)
-
-
-def _add(a, b, op=operator.add):
-    _limit(isinstance(a, _SEQ) and isinstance(b, _SEQ) and len(a) + len(b) > _MAX_ITEMS, _LONG)  # `s = s + s`
-    return op(a, b)
-
-
-def _mult(a, b, op=operator.mul):
-    if _ints(a, b):
-        _limit(a.bit_length() + b.bit_length() > _MAX_INT_BITS, _WIDE)
-    elif isinstance(a, _SEQ) or isinstance(b, _SEQ):
-        seq, times = (a, b) if isinstance(a, _SEQ) else (b, a)
-        _limit(isinstance(times, int) and len(seq) * times > _MAX_ITEMS, _LONG)
-    return op(a, b)
-
-
-def _pow(a, b, op=operator.pow):
-    _limit(_ints(a, b) and b > 0 and abs(a) > 1 and a.bit_length() * b > _MAX_INT_BITS, _WIDE)
-    return op(a, b)
-
-
-def _lshift(a, b, op=operator.lshift):
-    _limit(_ints(a, b) and a != 0 and b > 0 and a.bit_length() + b > _MAX_INT_BITS, _WIDE)
-    return op(a, b)
-
-
-_INPLACE = {
-    "+=": functools.partial(_add, op=operator.iadd),
-    "*=": functools.partial(_mult, op=operator.imul),
-    "**=": functools.partial(_pow, op=operator.ipow),
-    "<<=": functools.partial(_lshift, op=operator.ilshift),
-    "-=": operator.isub,
-    "/=": operator.itruediv,
-    "//=": operator.ifloordiv,
-    "%=": operator.imod,
-    ">>=": operator.irshift,
-    "&=": operator.iand,
-    "|=": operator.ior,
-    "^=": operator.ixor,
-    "@=": operator.imatmul,
-}
-
-
-def _range(*args) -> range:
-    r = range(*args)
-    _limit(bool(r[_MAX_ITEMS:]), f"range() over more than {_MAX_ITEMS} elements")  # slicing never overflows
-    return r
-
-
-def _sum(iterable, /, start=0):
-    _limit(isinstance(start, _SEQ), "sum() of sequences")  # one C call would concatenate without checks
-    return sum(iterable, start)
-
-
-class _Printer(PrintCollector):
-    """print() in a script goes to the log, not to the web server's stdout."""
-
-    def _call_print(self, *objects, **kwargs):
-        start = len(self.txt)
-        super()._call_print(*objects, **kwargs)
-        _log.info("script printed: %s", "".join(self.txt[start:]).rstrip("\n"))
-
-
-_BUILTINS = {
-    **{k: v for k, v in safe_builtins.items() if k[0] != "_" and k not in _NOT_BUILTINS},
-    "len": len,
-    "min": min,
-    "max": max,
-    "sum": _sum,
-    "abs": abs,
-    "round": round,
-    "sorted": sorted,
-    "any": any,
-    "all": all,
-    "enumerate": enumerate,
-    "zip": zip,
-    "range": _range,
-    "int": int,
-    "float": float,
-    "str": str,
-    "bool": bool,
-    "list": list,
-    "dict": dict,
-    "tuple": tuple,
-    "set": set,
-    "frozenset": frozenset,
-    "isinstance": isinstance,
-    "map": map,
-    "filter": filter,
-    "reversed": reversed,
-    "next": next,
-}
-_GUARDS = {
-    "_getattr_": _getattr,
-    "_getitem_": operator.getitem,
-    "_getiter_": iter,
-    "_write_": full_write_guard,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence,
-    "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
-    "_print_": _Printer,
-    "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
-    "_add_": _add,
-    "_mult_": _mult,
-    "_pow_": _pow,
-    "_lshift_": _lshift,
-}
-
 
 # ---- compilation -----------------------------------------------------------------------------------
 
@@ -259,15 +64,15 @@ def _policy_problems(tree: ast.AST, mode: str) -> list[str]:
             what = "import"
         elif isinstance(node, (ast.ClassDef, ast.NamedExpr)):
             what = "class definition" if isinstance(node, ast.ClassDef) else 'assignment expression ":="'
-        elif isinstance(node, ast.Attribute) and (node.attr[0] == "_" or node.attr in _FORBIDDEN_ATTRS):
+        elif isinstance(node, ast.Attribute) and (node.attr[0] == "_" or node.attr in FORBIDDEN_ATTRS):
             what = f'attribute "{node.attr}"'
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in _CALL_FORBIDDEN:
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in CALL_FORBIDDEN:
             what = f'name "{node.func.id}"'
         elif isinstance(node, ast.Name) and mode == "eval" and node.id in ("print", "printed"):
             what = f'"{node.id}" in an expression'
         elif isinstance(node, (ast.Name, ast.FunctionDef, ast.arg, ast.keyword, ast.ExceptHandler)):
             name = getattr(node, "id", None) or getattr(node, "arg", None) or getattr(node, "name", None)
-            ok = not name or name == "_" or name[0] != "_" and name not in _ALWAYS_FORBIDDEN
+            ok = not name or name == "_" or name[0] != "_" and name not in ALWAYS_FORBIDDEN
             what = None if ok else f'name "{name}"'
         else:
             what = None
@@ -398,14 +203,14 @@ class Sandbox:
     def __init__(self, helpers: dict[str, object] | None = None, time_budget: float = 1.0):
         helpers = dict(helpers or {})
         for name in helpers:
-            if not (isinstance(name, str) and name.isidentifier()) or name[0] == "_" or name in _NOT_BUILTINS:
+            if not (isinstance(name, str) and name.isidentifier()) or name[0] == "_" or name in NOT_BUILTINS:
                 raise ValueError(f"helper name {name!r} is not allowed")
         if not time_budget > 0:
             raise ValueError("time_budget must be positive")
         self.time_budget = float(time_budget)
         self._helper_names = frozenset(helpers)
-        self._builtins = {**_BUILTINS, **helpers}
-        self._globals = {"__builtins__": self._builtins, **_GUARDS}
+        self._builtins = {**BUILTINS, **helpers}
+        self._globals = {"__builtins__": self._builtins, **GUARDS}
 
     def _namespace(self, source: str, mode: str, data: dict) -> tuple[_Compiled, dict]:
         compiled = _compile(source, mode) if isinstance(source, str) else _Compiled(None, (), syntax=True)

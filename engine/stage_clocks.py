@@ -245,15 +245,10 @@ def before_save(ctx) -> None:
 
 
 def task_due(ctx, bpmn_id: str, data: dict):
-    """The promised due instant of the stage clock a user task runs (its element's `stage` property), or None.
-    A multi-instance task runs one clock per instance, keyed `stage:<element variable>`."""
-    if ctx.flow is None or bpmn_id not in timed_elements(ctx.flow.bundle):
-        return None
+    """The promised due instant of the clock a user task is due by (`deadlines.task_clock`: its element's stage
+    clock, else the whole-case clock), or None."""
+    if ctx.flow is None or (not timed_elements(ctx.flow.bundle) and EFFECTS_KEY not in ctx.effects):
+        return None  # nothing in this process is timed and no clock was started by a script: no query
     clocks = StepClocks.of(ctx)
-    running = [row for row in clocks.clocks.values() if row.element == bpmn_id and row.ended_at is None]
-    if len(running) > 1:
-        values = {str(v) for v in data.values() if isinstance(v, str | int)}
-        running = [row for row in running if row.stage.partition(":")[2] in values]
-    if len(running) != 1:
-        return None
-    return clocks.status(running[0].stage).promised_due
+    clock = deadlines.task_clock(clocks.clocks.values(), bpmn_id, data)
+    return None if clock is None else clocks.status(clock.stage).promised_due

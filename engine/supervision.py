@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
+from engine import local_time
 from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
+from engine.colour import COLOURS, Columns, Thresholds, colour_in, colour_sql, thresholds_for
 from engine.errors import Forbidden, InvalidData
 from engine.stages import stage_label
 from engine.store.supervision import SupervisedCase
@@ -24,7 +26,6 @@ from engine.supervision_index import OPEN_STATUSES, colour_at
 
 VIEW_ROLES = frozenset({"supervisor", "leader", "admin"})
 ACTION_ROLES = frozenset({"supervisor"})
-COLOURS = ("green", "yellow", "red", "red_plus")
 STATUSES = ("running", "suspended", "error", "completed", "terminated")
 SORTS = {
     "created_at": SupervisedCase.created_at,
@@ -141,26 +142,24 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def colour_condition(colour: str, now: datetime):
-    """SQL condition: an open case whose colour at `now` is `colour` (indexed on the due instants)."""
-    t = SupervisedCase
-    running = t.clock_stopped.is_(False)
-    frozen = and_(t.clock_stopped.is_(True), t.stopped_colour == colour)
-    not_statutory = or_(t.statutory_due_at.is_(None), t.statutory_due_at > now)
-    not_due = or_(t.due_at.is_(None), t.due_at > now)
-    if colour == "red_plus":
-        live = t.statutory_due_at <= now
-    elif colour == "red":
-        live = and_(t.due_at <= now, not_statutory)
-    elif colour == "yellow":
-        live = and_(t.warn_at <= now, not_due, not_statutory)
-    else:
-        live = and_(or_(t.warn_at.is_(None), t.warn_at > now), not_due, not_statutory)
+# The supervision row as `engine.colour` reads a clock (a stopped clock keeps the colour it had).
+_CLOCK = Columns(SupervisedCase.due_at, SupervisedCase.warn_at, SupervisedCase.statutory_due_at,
+                 SupervisedCase.clock_stopped, SupervisedCase.stopped_colour)  # fmt: skip
+
+
+def colour_condition(colour: str, at: Thresholds):
+    """SQL condition: an open case whose colour at `at` is `colour` (`colour_at` in SQL; ranges of the instants)."""
     # `is_open = true` at the top level lets PostgreSQL use the partial index of open cases.
-    return and_(t.is_open == true(), or_(and_(running, live), frozen))
+    return and_(SupervisedCase.is_open == true(), colour_in(_CLOCK, [colour], at.values(), untimed="green"))
 
 
-def _conditions(engine, scope: Scope, f: CaseFilter, *, with_colour: bool = True) -> list:
+def case_colour(engine, row: SupervisedCase) -> str | None:
+    """The colour of a supervision row now."""
+    return colour_at(row, thresholds_for(engine))
+
+
+def _conditions(engine, scope: Scope, f: CaseFilter, at: Thresholds | None = None, *,
+                with_colour: bool = True) -> list:  # fmt: skip
     t = SupervisedCase
     cond = []
     departments = scope.departments
@@ -194,7 +193,7 @@ def _conditions(engine, scope: Scope, f: CaseFilter, *, with_colour: bool = True
     if f.completed_to:
         cond.append(t.completed_at < _day_start(f.completed_to + timedelta(days=1)))
     if with_colour and f.colour:
-        cond.append(colour_condition(f.colour, engine.now()))
+        cond.append(colour_condition(f.colour, at or thresholds_for(engine)))
     return cond
 
 
@@ -202,7 +201,7 @@ def _has_identity(engine) -> bool:
     return getattr(engine, "identity", None) is not None
 
 
-def row_json(row: SupervisedCase, now: datetime) -> dict:
+def row_json(row: SupervisedCase, at: Thresholds) -> dict:
     def iso(value):
         return value.isoformat() if value else None
 
@@ -210,7 +209,7 @@ def row_json(row: SupervisedCase, now: datetime) -> dict:
         "case_id": row.case_id, "receipt_no": row.receipt_no, "process": row.process_key,
         "item_code": row.item_code, "item_name": row.item_name, "department": row.department,
         "applicant": row.applicant_name, "officer": row.officer, "stage": row.stage, "active": row.active,
-        "status": row.status, "colour": colour_at(row, now), "clock_stopped": row.clock_stopped,
+        "status": row.status, "colour": colour_at(row, at), "clock_stopped": row.clock_stopped,
         "created_at": iso(row.created_at), "warn_at": iso(row.warn_at), "due_at": iso(row.due_at),
         "statutory_due_at": iso(row.statutory_due_at), "completed_at": iso(row.completed_at),
         "working_days": row.working_days, "on_time": row.on_time, "extensions": row.extensions,
@@ -221,8 +220,8 @@ def row_json(row: SupervisedCase, now: datetime) -> dict:
 def list_cases(engine, scope: Scope, f: CaseFilter) -> CaseList:
     """One page of the scope's cases matching the filter, the (capped) total and the colour counts."""
     f.check()
-    now = engine.now()
-    cond = _conditions(engine, scope, f)
+    at = thresholds_for(engine)
+    cond = _conditions(engine, scope, f, at)
     column = SORTS[f.sort]
     order = [column.desc() if f.descending else column.asc(), SupervisedCase.case_id.desc()]
     # The page's ids first (an index-only scan where an index covers the filter), then those rows by key.
@@ -233,28 +232,22 @@ def list_cases(engine, scope: Scope, f: CaseFilter) -> CaseList:
         rows = [found[i] for i in ids]
         capped = select(SupervisedCase.case_id).where(*cond).limit(COUNT_CAP + 1).subquery()
         total = session.scalar(select(func.count()).select_from(capped))
-        counts = colour_counts(engine, scope, f, session=session)
-    return CaseList([row_json(r, now) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, counts,
+        counts = colour_counts(engine, scope, f, session=session, at=at)
+    return CaseList([row_json(r, at) for r in rows], min(total, COUNT_CAP), total > COUNT_CAP, counts,
                     f.page, f.per_page)  # fmt: skip
 
 
-def colour_expression(now: datetime):
-    """SQL: the colour of an open case at `now` (one CASE per row, for grouping)."""
-    t = SupervisedCase
-    return case(
-        (t.clock_stopped.is_(True), func.coalesce(t.stopped_colour, "green")),
-        (t.statutory_due_at <= now, "red_plus"),
-        (t.due_at <= now, "red"),
-        (t.warn_at <= now, "yellow"),
-        else_="green",
-    )
+def colour_expression(at: Thresholds):
+    """SQL: the colour of an open case at `at` (one CASE per row, for grouping)."""
+    return colour_sql(_CLOCK, at.values(), untimed="green")
 
 
-def colour_counts(engine, scope: Scope, f: CaseFilter | None = None, *, session=None) -> dict[str, int]:
+def colour_counts(engine, scope: Scope, f: CaseFilter | None = None, *, session=None,
+                  at: Thresholds | None = None) -> dict[str, int]:  # fmt: skip
     """Open cases of the scope per colour, for the filter without its colour (the badges at the top)."""
     f = f or CaseFilter()
     cond = [*_conditions(engine, scope, f, with_colour=False), SupervisedCase.is_open == true()]
-    colour = colour_expression(engine.now()).label("colour")
+    colour = colour_expression(at or thresholds_for(engine)).label("colour")
     query = select(colour, func.count()).where(*cond).group_by(colour)
     if session is None:
         with engine.db.session() as own:
@@ -270,13 +263,21 @@ CSV_COLUMNS = [
     ("created_at", "收件时间"), ("due_at", "承诺期限"), ("statutory_due_at", "法定期限"),
     ("completed_at", "办结时间"), ("working_days", "用时（工作日）"), ("on_time", "按时办结"),
 ]  # fmt: skip
+# Columns of instants: written on the local wall clock, their heading naming the zone (a spreadsheet has no zone).
+CSV_TIMES = ("created_at", "due_at", "statutory_due_at", "completed_at")
+
+
+def _csv_cell(key: str, value) -> object:
+    if value is None:
+        return ""
+    return local_time.shown(value) if key in CSV_TIMES else value
 
 
 def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
     """The whole filtered set as CSV lines (UTF-8 with BOM for spreadsheet programs), at most CSV_LIMIT rows."""
     f.check()
-    now = engine.now()
-    cond = _conditions(engine, scope, f)
+    at = thresholds_for(engine)
+    cond = _conditions(engine, scope, f, at)
     column = SORTS[f.sort]
     query = select(SupervisedCase).where(*cond).order_by(column.desc() if f.descending else column.asc())
     buffer = io.StringIO()
@@ -288,11 +289,12 @@ def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
         writer.writerow(values)
         return buffer.getvalue()
 
-    yield "\ufeff" + line([title for _, title in CSV_COLUMNS])
+    zone = local_time.zone_label()
+    yield "\ufeff" + line([f"{title}（{zone}）" if key in CSV_TIMES else title for key, title in CSV_COLUMNS])
     with engine.db.session() as session:
         for row in session.scalars(query.limit(CSV_LIMIT).execution_options(yield_per=1000)):
-            data = row_json(row, now)
-            yield line(["" if data[key] is None else data[key] for key, _ in CSV_COLUMNS])
+            data = row_json(row, at)
+            yield line([_csv_cell(key, data[key]) for key, _ in CSV_COLUMNS])
 
 
 def get_case(engine, scope: Scope, case_ref: str) -> SupervisedCase:

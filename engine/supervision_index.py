@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 
 from engine.calendar import WorkdayCalendar
+from engine.colour import Thresholds, colour_of, thresholds_for
 from engine.store import AuditEvent, Case, ClockStop, StageClock
 from engine.store.supervision import SupervisedCase
 
@@ -168,7 +169,7 @@ def _apply_deadlines(engine, session, case: Case, row: SupervisedCase, clocks: C
     row.statutory_due_at = facts.get("statutory_due_at")
     stopped = bool(facts.get("clock_stopped"))
     if stopped and not row.clock_stopped:
-        row.stopped_colour = colour_at(row, case.updated_at)
+        row.stopped_colour = colour_at(row, thresholds_for(engine, case.updated_at, session))
     row.clock_stopped = stopped
     row.clock_stop_days = int(facts.get("clock_stop_days") or 0)
     row.extensions = int(facts.get("extensions") or 0)
@@ -187,19 +188,13 @@ def _case_deadlines(engine, session, case: Case, clocks: CaseClocks | None = Non
     return summary(engine, session, case, clocks.stored()) if clocks is not None else summary(engine, session, case)
 
 
-def colour_at(row: SupervisedCase, now) -> str | None:
-    """The traffic-light colour of an open case at `now` (None for a closed case)."""
+def colour_at(row: SupervisedCase, at: Thresholds) -> str | None:
+    """The traffic-light colour of an open case at `at` (None for a closed case; green without a clock; the colour
+    it had when its clock stopped while it stands still): `engine.colour`'s rule on the row's instants."""
     if not row.is_open:
         return None
-    if row.clock_stopped and row.stopped_colour:
-        return row.stopped_colour
-    if row.statutory_due_at is not None and row.statutory_due_at <= now:
-        return "red_plus"
-    if row.due_at is not None and row.due_at <= now:
-        return "red"
-    if row.warn_at is not None and row.warn_at <= now:
-        return "yellow"
-    return "green"
+    frozen = row.stopped_colour if row.clock_stopped else None
+    return colour_of(at, row.due_at, row.warn_at, row.statutory_due_at, frozen=frozen, untimed="green")
 
 
 def rebuild(engine) -> int:

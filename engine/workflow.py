@@ -8,8 +8,8 @@ few operations the services need, each guarded against the engine's sharp edges 
 from __future__ import annotations
 
 import contextvars
-import json
 from collections.abc import Callable, Iterable
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -21,23 +21,23 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _PlainMessage
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine import diagram
+from engine.case_data import CASE_KEY, CaseData
 from engine.diagram import BpmnSourceError
 from engine.sandbox import Sandbox, SandboxError
+from engine.workflow_persistence import ProcessBundle as ProcessBundle
+from engine.workflow_persistence import dump_spec as dump_spec
+from engine.workflow_persistence import dump_state, restore_state, settle_spec
+from engine.workflow_persistence import load_spec as load_spec
 
 # --- the engine's notion of "now" -------------------------------------------------------------------------
 # SpiffWorkflow's timers call datetime.now(timezone.utc) directly. The platform's clock (a test clock in tests)
@@ -101,18 +101,6 @@ _VALIDATORS = {"camunda": _VALIDATOR, "spiff": SPIFF_VALIDATOR, "bpmn": _VALIDAT
 
 
 @dataclass
-class ProcessBundle:
-    """One executable process ready to instantiate: its spec, its subprocess specs and XML facts."""
-
-    key: str
-    name: str | None
-    dialect: str
-    spec: object
-    subprocess_specs: dict
-    elements: dict
-
-
-@dataclass
 class ParsedFile:
     root: etree._Element
     dialect: str
@@ -135,9 +123,8 @@ def parse(source: bytes, filename: str) -> ParsedFile:
             key = process.get("id")
             spec = parser.get_spec(key)
             subprocesses = parser.get_subprocess_specs(key)
-            bundles.append(
-                ProcessBundle(key, process.get("name"), dialect, spec, subprocesses, diagram.element_facts(process))
-            )
+            facts = diagram.element_facts(process)
+            bundles.append(settle_spec(ProcessBundle(key, process.get("name"), dialect, spec, subprocesses, facts)))
     except ValidationException as exc:
         line = exc.line_number or diagram.line_of(root, exc.id) or None
         raise BpmnSourceError(filename, line, exc.id or None, str(exc).split("\n")[0]) from None
@@ -154,68 +141,6 @@ def parse(source: bytes, filename: str) -> ParsedFile:
 def _describe(exc: Exception) -> str:
     text = str(exc).split("\n")[0]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-# --- serialisation ------------------------------------------------------------------------------------------
-class _SpecByReference(BpmnWorkflowConverter):
-    """Leaves the spec out of a case's state; the spec is stored once with its process version."""
-
-    def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        del dct["spec"], dct["subprocess_specs"]
-        return dct
-
-    def from_dict(self, dct, bundle: ProcessBundle | None = None):
-        if bundle is None:
-            return super().from_dict(dct)
-        workflow = self.target_class(bundle.spec, bundle.subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-def _serializer(config: dict) -> BpmnWorkflowSerializer:
-    config = dict(config)
-    config[BpmnWorkflow] = _SpecByReference
-    if _PlainMessage not in config:
-        # The Camunda config drops the plain message definition that the Camunda parser still gives receive
-        # tasks: register it again under its own type name (the Camunda one is also "MessageEventDefinition").
-        config[_PlainMessage] = _plain_message_converter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-
-
-def _plain_message_converter(target_class, registry):
-    class Converter(DEFAULT_CONFIG[_PlainMessage]):
-        pass
-
-    return Converter(target_class, registry, typename="PlainMessageEventDefinition")
-
-
-_SERIALIZERS = {"camunda": _serializer(CAMUNDA_CONFIG), "spiff": _serializer(SPIFF_CONFIG),
-                "bpmn": _serializer(DEFAULT_CONFIG)}  # fmt: skip
-
-
-def dump_spec(bundle: ProcessBundle) -> str:
-    reg = _SERIALIZERS[bundle.dialect].registry
-    return json.dumps(
-        {
-            "spec": reg.convert(bundle.spec),
-            "subprocess_specs": {k: reg.convert(v) for k, v in bundle.subprocess_specs.items()},
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def load_spec(key: str, name: str | None, dialect: str, spec_json: str, elements: dict) -> ProcessBundle:
-    reg = _SERIALIZERS[dialect].registry
-    dct = json.loads(spec_json)
-    spec = reg.restore(dct["spec"])
-    subprocesses = {k: reg.restore(v) for k, v in dct["subprocess_specs"].items()}
-    return ProcessBundle(key, name, dialect, spec, subprocesses, elements)
 
 
 # --- the script environment ---------------------------------------------------------------------------------
@@ -254,6 +179,9 @@ class CaseWorkflow:
     def __init__(self, wf: BpmnWorkflow, bundle: ProcessBundle):
         self.wf = wf
         self.bundle = bundle
+        if CASE_KEY not in wf.task_tree.internal_data:
+            CaseData.initialise(wf.task_tree, _legacy_data(wf))  # a state saved before the case kept its data
+        self.data = CaseData(wf.task_tree, self._find_task, _is_instance, _merges_copies)
         self._walk: list | None = None  # the tasks that carry data, in tree order, while the workflow stands still
         self._moving = False
 
@@ -271,45 +199,39 @@ class CaseWorkflow:
     def start(cls, bundle: ProcessBundle, data: dict, engine: PythonScriptEngine) -> CaseWorkflow:
         wf = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=engine)
         wf.task_tree.data.update(data)
+        CaseData.initialise(wf.task_tree, data)
         return cls(wf, bundle)
 
     @classmethod
     def load(cls, bundle: ProcessBundle, state: str, version: str, engine: PythonScriptEngine) -> CaseWorkflow:
-        ser = _SERIALIZERS[bundle.dialect]
-        dct = json.loads(state)
-        if version != SERIALIZER_VERSION:
-            # Migrations need the spec inside the state: put it back before migrating.
-            dct.update(json.loads(dump_spec(bundle)))
-            dct[ser.VERSION_KEY] = version
-            ser.migrate(dct)
-            wf = ser.registry.restore(dct)
-        else:
-            wf = ser.registry.restore(dct, bundle=bundle)
+        wf = restore_state(bundle, state, version)
         wf.script_engine = engine  # the engine is not serialised
         return cls(wf, bundle)
 
     def dump(self) -> tuple[str, str]:
-        ser = _SERIALIZERS[self.bundle.dialect]
-        dct = ser.to_dict(self.wf)
-        return json.dumps(dct, separators=(",", ":"), ensure_ascii=False), SERIALIZER_VERSION
+        return dump_state(self.bundle, self.wf)
+
+    def _find_task(self, task_id):
+        return self.wf.get_task_from_id(task_id)
 
     # -- stepping
     def run_engine_steps(self, on_done: Callable[[str], None] | None = None) -> None:
         """Run automatic tasks (scripts, gateways, events) and fire due timers until only waits remain."""
 
         def did_complete(task):
+            self.data.after(task)
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if on_done and bpmn_id:
                 on_done(bpmn_id)
 
         def steps():
-            self.wf.do_engine_steps(did_complete_task=did_complete)
+            self.wf.do_engine_steps(self.data.before, did_complete)
             # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen by
             # next_timer_due, for the next step of the case. Run on until only waits remain.
             for _ in range(_MAX_ENGINE_ROUNDS):
                 if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
                     return
-                self.wf.do_engine_steps(did_complete_task=did_complete)
+                self.wf.do_engine_steps(self.data.before, did_complete)
 
         self._guarded(steps)
 
@@ -338,6 +260,7 @@ class CaseWorkflow:
             raise ScriptFailure(element[0], f"timer expression {element[1]!r}: {_describe(exc)}") from None
         finally:
             self._walk, self._moving = None, moving  # the tree may have moved, even when the step failed half-way
+        self._show_all()  # what is asked next (timer expressions to re-arm, forms, groups) reads the tasks' data
 
     # -- timers
     def _timer_tasks(self, state: int = TaskState.WAITING) -> Iterable:
@@ -415,11 +338,13 @@ class CaseWorkflow:
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             # Running a non-READY task reruns or skips paths (ENGINE_NOTES): refuse.
             raise TaskNotReady(f"task {task_id} is not ready")
-        task.data.update(data)
         bpmn_id = task.task_spec.bpmn_id
 
         def run():
+            self.data.before(task)
+            task.data.update(data)
             task.run()
+            self.data.after(task)
 
         self._guarded(run)
         if on_done:
@@ -432,7 +357,7 @@ class CaseWorkflow:
         by camunda:resultVariable, default the message name)."""
         for task, definition in self._waiting_definitions():
             if type(definition).__name__ == "MessageEventDefinition" and definition.name == name:
-                task.data.update(payload)
+                self.data.write(task, payload)
                 if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
                     body = {"payload": payload, "result_var": definition.result_var or name}
                 else:
@@ -444,7 +369,7 @@ class CaseWorkflow:
                 for caught in self.wf.get_tasks(state=TaskState.READY):
                     caught_def = getattr(caught.task_spec, "event_definition", None)
                     if getattr(caught_def, "name", None) == name:
-                        caught.data.update(payload)
+                        self.data.write(caught, payload)
                 self.run_engine_steps(on_done)
                 return
         raise NotWaiting(f"the case is not waiting for message '{name}'")
@@ -482,47 +407,17 @@ class CaseWorkflow:
         return self.wf.is_completed()
 
     def current_data(self) -> dict:
-        """The case's business data now. Waiting branches may hold older copies, so they go first and the
-        newest data (ready tasks, then the last finished task) is applied last. Multi-instance instances hold
-        private data (their element variable, their own result) and are left out."""
-        if self.completed:
-            return dict(self.wf.data or (self.wf.last_task.data if self.wf.last_task else {}))
-        data = dict(self.wf.task_tree.data)
-        for state in (TaskState.WAITING, TaskState.READY):
-            for task in self._tasks(state):
-                if not self._in_instance(task):
-                    data.update(task.data)
-        last = self.wf.last_task
-        if last is not None and not self._in_instance(last):
-            data.update(last.data)
-        return data
+        """The case's variables now (engine.case_data): the locals of multi-instance instances are left out."""
+        return deepcopy(self.data.case)
 
     def share_data(self) -> dict:
-        """Make case data one set of variables per case, as process variables are in Camunda.
+        """Show every task that is on the way the case's variables as they are now (a waiting branch, a form
+        that was opened before another branch wrote), and return them."""
+        return self.current_data()
 
-        SpiffWorkflow copies data per branch, and a task copies its parent's data again when it becomes ready:
-        a branch that waits (for a message, a timer) would carry on with the values it had when it split off
-        and, arriving last at a join, overwrite newer values written on another branch. After each step the
-        newest data is handed to every task that is or was on the way, so every branch carries it.
-        Multi-instance instances keep their own copies: their element variable and results are theirs."""
-        data = self.current_data()
-        for task in self._tasks(_CARRIES_DATA):
-            if not self._in_instance(task):
-                task.data.update(data)
-        return data
-
-    def _in_instance(self, task) -> bool:
-        """Whether the task is an instance of a multi-instance (or loop) activity, or runs inside one's
-        subprocess. Tasks after such an activity descend from it in the task tree but are not instances."""
-        node = task
-        while node is not None:
-            parent = node.parent
-            if parent is not None and getattr(parent.task_spec, "task_spec", None) == node.task_spec.name:
-                return True  # the loop/multi-instance spec names its instance spec
-            if node.workflow is self.wf:
-                return False
-            node = self.wf.get_task_from_id(node.workflow.parent_task_id)  # up out of a subprocess
-        return False
+    def _show_all(self) -> None:
+        for task in self._tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            self.data.show(task)
 
     def active_elements(self) -> list[str]:
         return sorted(
@@ -536,6 +431,31 @@ class CaseWorkflow:
 
 def _is_multi_instance(spec) -> bool:
     return hasattr(spec, "input_item") and hasattr(spec, "task_spec")
+
+
+def _is_instance(task) -> bool:
+    """Whether the task is an instance of a multi-instance activity (loop iterations are not)."""
+    parent = task.parent.task_spec if task.parent is not None else None
+    return _is_multi_instance(parent) and parent.task_spec == task.task_spec.name
+
+
+def _merges_copies(spec) -> bool:
+    """Joins merge the copies of data their branches carried: what they leave is not a change of theirs."""
+    return isinstance(spec, Join)
+
+
+def _legacy_data(wf: BpmnWorkflow) -> dict:
+    """The variables of a case saved before they were kept apart: the newest copies win."""
+    if wf.is_completed():
+        return dict(wf.data or (wf.last_task.data if wf.last_task else {}))
+    data = dict(wf.task_tree.data)
+    for state in (TaskState.WAITING, TaskState.READY):
+        for task in wf.get_tasks(state=state):
+            if not _is_instance(task):
+                data.update(task.data)
+    if wf.last_task is not None and not _is_instance(wf.last_task):
+        data.update(wf.last_task.data)
+    return data
 
 
 def _workflow_message(exc: Exception) -> str:

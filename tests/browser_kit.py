@@ -6,19 +6,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+import playwright.sync_api as playwright_api
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import ROOT
+from tests.conftest import CHROMIUM, ROOT
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
+# A browser suite that cannot run is a failure, never a skip: a missing Playwright fails at import, a missing
+# chromium fails each browser test with the reason (the `chromium_installed` fixture in conftest).
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts"
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+needs_chromium = pytest.mark.usefixtures("chromium_installed")
+__all__ = ["ARGS", "ARTIFACTS", "CHROMIUM", "ROOT", "needs_chromium", "playwright_api", "served"]
 
 
 @contextmanager

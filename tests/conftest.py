@@ -18,6 +18,7 @@ from engine.store import Database, upgrade
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 PG_URL = os.environ.get("GOVFLOW_TEST_DATABASE_URL")
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _backends():
@@ -53,6 +54,13 @@ def database_url(request, tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def chromium_installed() -> None:
+    """Browser tests fail (never skip) when Debian's chromium is missing: a suite that cannot run is red."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"Debian's chromium is not installed at {CHROMIUM}: the browser tests cannot run", pytrace=False)
 
 
 @pytest.fixture

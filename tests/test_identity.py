@@ -82,8 +82,6 @@ def test_load_departments_parents_first_and_errors_name_file(engine, tmp_path):
 
 def test_project_departments_file_loads(engine):
     path = ROOT / "processes" / "departments.toml"
-    if not path.exists():
-        pytest.skip("processes/departments.toml is not written yet")
     loaded = engine.identity.load_departments(path)
     levels = {d.level for d in loaded}
     assert {"city", "county", "town", "village"} <= levels

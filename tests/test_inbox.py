@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 
 from engine import inbox_projection
 from engine.clock import LOCAL_TZ
+from engine.colour import ColourPolicy
 from engine.services.inbox import SORTS
 from engine.store import Case, Database, HumanTask, ProcessVersion, TaskCandidate, upgrade
 from tests.people import HOUSING, MARKET, seed_people
@@ -130,6 +131,7 @@ def _reference(sort: str):
 
 
 def test_pages_of_the_merged_parts_follow_each_sort_and_colour(engine, people, clock):
+    engine.colour_policy = ColourPolicy(red_plus_workdays=3)  # the staging where red+ comes 3 working days after red
     dues = ["2026-09-10T17:00:00+08:00", "2026-09-21T17:00:00+08:00", "2026-09-18T08:00:00+08:00",
             "2026-10-30T17:00:00+08:00", "2026-09-14T12:00:00+08:00", "2026-09-22T09:00:00+08:00"]  # fmt: skip
     solos = []
@@ -149,7 +151,8 @@ def test_pages_of_the_merged_parts_follow_each_sort_and_colour(engine, people, c
     assert total == 19 and solos[3].id not in {r.task_id for r in everything}
     assert sum(r.on_behalf_of == "approver.scjg" for r in everything) == 2
     assert Counter(r.colour for r in everything) == +Counter(counts)
-    assert counts == {"green": 0, "yellow": 2, "red": 1, "red_plus": 2, "none": 14}
+    # Sun 09-20 is a working day (调休): the task due Tue 09-22 has 3 working days left, so it is still green.
+    assert counts == {"green": 1, "yellow": 1, "red": 1, "red_plus": 2, "none": 14}
     for sort in SORTS:
         for colours in (None, "red,red_plus", "yellow", "green", "none", "yellow,none"):
             filters = {"colour": colours} if colours else {}

@@ -264,7 +264,7 @@ def test_claim_rules_and_completed_task_message(engine, deploy):
         engine.tasks.complete(task.id, "zhao.li", {"outcome": "accept"})
     engine.tasks.unclaim(task.id, "li.wei")
     engine.tasks.complete(task.id, "zhao.li", {"outcome": "accept"}, groups=["clerk@market"])
-    with pytest.raises(Conflict, match=r"already completed by zhao\.li at 2026-09-18T01:00:00"):
+    with pytest.raises(Conflict, match=r"already completed by zhao\.li at 2026-09-18 09:00:00 \+08:00"):
         engine.tasks.complete(task.id, "li.wei", {"outcome": "accept"})
     actions = [e.action for e in engine.history.trail(case.id)]
     assert actions == ["case_started", "task_claimed", "task_unclaimed", "task_completed"]

@@ -226,10 +226,6 @@ def start_case():
 def may_see_case(eng, actor, case_id: str) -> bool:
     """Whether a case is within the actor's reach: admin, started it, a task of it is visible to them, or its
     department lies in their department's scope."""
-    from sqlalchemy import select
-
-    from engine.store import HumanTask
-
     if actor.has_role(*SEE_ALL_ROLES):
         return True
     case = eng.runtime.get(case_id)
@@ -238,9 +234,7 @@ def may_see_case(eng, actor, case_id: str) -> bool:
     department = (case.data or {}).get("department")
     if department and department in eng.identity.department_scope(actor.user.department):
         return True
-    with eng.db.session() as session:
-        rows = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
-    return any(inbox_query.may_see(actor, t) for t in rows)
+    return any(inbox_query.may_see(actor, t) for t in eng.tasks.of_case(case.id))
 
 
 @bp.get("/cases/<case_id>")

@@ -45,16 +45,8 @@ def element_names(engine, process_key: str, version: int) -> dict[str, str]:
 def time_limits(engine, case_id: str) -> list[dict]:
     """The case's stage clocks, the whole-case clock first: due dates, colour, clock stops and extension, as
     the time-limits module computes them now (empty when the procedure keeps no clocks)."""
-    from engine import deadlines
-
-    with engine.db.session() as session:
-        clocks, stops = deadlines.stored_clocks(session, [case_id])[case_id]
-        if not clocks:
-            return []
-        cal = deadlines.calendar_for(engine, session)
-    limits = deadlines.limits_of(cal, case_id, clocks, stops, engine.now(), deadlines.policy_of(engine))
     rows = []
-    for status in limits.stages:
+    for status in engine.deadlines.case_limits(case_id).stages:
         s = status.as_json()
         s["label"] = stage_label(status.stage)
         rows.append(s)
@@ -63,29 +55,16 @@ def time_limits(engine, case_id: str) -> list[dict]:
 
 
 def clock_badges(engine, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """For (case id, BPMN element id) pairs: the running stage clock of that element (else the case clock) as
-    {colour, days_left, provisional, due}. Used where a task carries no due date of its own."""
-    from engine import deadlines
+    """For (case id, BPMN element id) pairs of task rows without a due date: the badge of the clock the task is due
+    by, as {colour, days_left, provisional, due} (the engine's `task_badges`)."""
+    return engine.deadlines.task_badges(tasks)
 
-    case_ids = sorted({case_id for case_id, _ in tasks})
-    if not case_ids:
-        return {}
-    with engine.db.session() as session:
-        stored = deadlines.stored_clocks(session, case_ids)
-        cal = deadlines.calendar_for(engine, session)
-    now, policy = engine.now(), deadlines.policy_of(engine)
-    found = {}
-    for case_id, bpmn_id in tasks:
-        clocks, stops = stored.get(case_id, ([], []))
-        own = [c for c in clocks if c.element == bpmn_id and c.ended_at is None]
-        whole = [c for c in clocks if c.stage == "case" and c.ended_at is None]
-        clock = (own or whole or [None])[0]
-        if clock is None:
-            continue
-        status = deadlines.stage_status(cal, clock, stops, now, policy)
-        found[(case_id, bpmn_id)] = {"colour": status.colour, "days_left": status.days_left,
-                                     "provisional": status.provisional, "due": status.promised_due}  # fmt: skip
-    return found
+
+def task_badge(engine, task) -> dict | None:
+    """The badge of a task (its due date; without one, the clock it is due by): what its inbox line shows."""
+    if task.due_at is not None:
+        return engine.deadlines.badge(task.due_at)
+    return clock_badges(engine, [(task.case_id, task.bpmn_id)]).get((task.case_id, task.bpmn_id))
 
 
 def materials(data: dict) -> list[dict]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
+from babel.dates import get_timezone_name
 from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from engine import local_time as wall_clock
 from engine.clock import LOCAL_TZ
 from webui import case_view
 
@@ -45,22 +48,16 @@ def colour_label(colour: str | None) -> str:
     }.get(colour or "", _("未计时"))
 
 
-def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An aware instant (or ISO string) on the service centre's wall clock."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(LOCAL_TZ)
-        return value.strftime(fmt)
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
+def local_time(value, fmt: str = wall_clock.MINUTES) -> str:
+    """The `local_time` filter: a stored instant (or ISO string) on the service centre's wall clock."""
+    return wall_clock.shown(value, fmt)
+
+
+def zone_note() -> str:
+    """The footer's word on which clock the page's times are on, in the page's language (CLDR's zone name)."""
+    now = datetime.now(LOCAL_TZ)
+    name = get_timezone_name(now, locale=str(get_locale() or "zh_CN"))
+    return _("页面时间均为%(zone)s（UTC%(offset)s）", zone=name, offset=wall_clock.offset_text(now))
 
 
 def badge(colour: str | None, days_left=None, provisional: bool = False) -> Markup:
@@ -94,6 +91,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(case_view.stage_label, "stage_name")
     app.add_template_global(badge, "badge")
     app.add_template_global(colour_label, "colour_label")
+    app.add_template_global(zone_note, "zone_note")
     app.add_template_filter(lambda d, key: {k: v for k, v in d.items() if k != key}, "dict_without")
     app.jinja_env.add_extension("jinja2.ext.do")
     app.context_processor(lambda: {"has_supervision": "supervision.cases" in app.view_functions})

@@ -15,6 +15,8 @@ from babel.messages.pofile import read_po
 from flask import Flask, session
 from flask_babel import Babel
 
+from engine.clock import LOCAL_TZ
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_CN"
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -52,7 +54,8 @@ def _locale() -> str:
 def init_app(app: Flask) -> None:
     directory = compile_catalogs()
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    # Flask-Babel's own date formatting, if ever used, must show the engine's zone, not a second one.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = LOCAL_TZ.key
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
     Babel(app, locale_selector=_locale)
 

@@ -79,7 +79,7 @@ def index():
     rows, total, counts = _inbox(actor, query, page, per_page)
     pages = max(1, -(-total // per_page))
     eng = engine()
-    saved = saved_filters.list_filters(eng, current_user.username)
+    saved = eng.saved_filters.list_for(current_user.username)
     # Counts per saved filter: each is one count query on the same service (a page of one row).
     saved_counts = {f.id: _inbox(actor, _filters(f.query), 1, 1)[1] for f in saved}
     views = [row_view(r) for r in rows]
@@ -162,7 +162,7 @@ def delegate(task_id):
 def save_filter():
     query = _filters(request.form)
     try:
-        saved_filters.save_filter(engine(), current_user.username, request.form.get("name", ""), query)
+        engine().saved_filters.save(current_user.username, request.form.get("name", ""), query)
     except GovflowError as exc:
         flash(_("筛选条件未保存：") + str(exc), "error")
     else:
@@ -173,6 +173,6 @@ def save_filter():
 @bp.post("/inbox/filters/<int:filter_id>/delete")
 @login_required
 def delete_filter(filter_id):
-    saved_filters.delete_filter(engine(), current_user.username, filter_id)
+    engine().saved_filters.delete(current_user.username, filter_id)
     flash(_("筛选条件已删除。"), "success")
     return redirect(url_for("inbox.index"))

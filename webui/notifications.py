@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from engine import notify
 from engine.errors import NotFound
-from engine.services.inbox import may_see
-from engine.store import HumanTask
 from engine.supervision import VIEW_ROLES
 from webui.context import current_actor, engine, safe_next
 
@@ -32,14 +29,8 @@ def _case_links(entries) -> dict[str, str]:
     case_ids = {e.case_id for e in entries if e.case_id}
     if not case_ids:
         return {}
-    links: dict[str, str] = {}
-    actor = current_actor()
-    query = select(HumanTask).where(HumanTask.case_id.in_(case_ids), HumanTask.state == "open")
-    with engine().db.session() as session:
-        tasks = session.scalars(query.order_by(HumanTask.created_at)).all()
-    for task in tasks:
-        if task.case_id not in links and may_see(actor, task):
-            links[task.case_id] = url_for("tasks.show", task_id=task.id)
+    tasks = engine().tasks.open_task_seen_by(current_actor(), case_ids)
+    links = {case_id: url_for("tasks.show", task_id=task_id) for case_id, task_id in tasks.items()}
     if "supervision.case_page" in current_app.view_functions and current_user.has_role(*VIEW_ROLES):
         for e in entries:
             if e.case_id and e.case_id not in links:

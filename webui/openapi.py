@@ -4,6 +4,7 @@ so the tests check real responses against them."""
 from __future__ import annotations
 
 from engine.services.inbox import COLOURS, FILTERS, SORTS
+from webui.api_supervision import openapi_paths
 
 
 def _ref(name: str) -> dict:
@@ -123,15 +124,6 @@ def _action(summary: str, body: dict | None = None) -> dict:
 
 def document() -> dict:
     """The OpenAPI 3.1 description of /api/v1."""
-    query = [{"name": name, "in": "query", "required": False, "schema": _STRING} for name in FILTERS]
-    query[FILTERS.index("colour")]["description"] = "Comma-separated: " + ", ".join(COLOURS)
-    query[FILTERS.index("assignee")]["description"] = "me, unassigned, or a covered colleague's user name"
-    query[FILTERS.index("department")]["description"] = "Department code; its sub-departments are included"
-    query += [
-        {"name": "sort", "in": "query", "schema": {"enum": list(SORTS), "default": "due"}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100, "default": 20}},
-    ]  # fmt: skip
     doc = {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -143,63 +135,83 @@ def document() -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A token from POST /token"}},
         },
-        "paths": {
-            "/token": {"post": {
-                "summary": "Sign in: a bearer token for the user",
-                "requestBody": _body({"type": "object", "required": ["username", "password"],
-                                      "properties": {"username": _STRING, "password": _STRING}}),
-                "responses": {"200": _json(_ref("Token"), "A new token"), **_errors(400, 401, 422, 429)},
-            }},
-            "/tasks": {"get": {
-                "summary": "The inbox: own tasks plus the unclaimed tasks of the user's groups",
-                "security": _SECURED, "parameters": query,
-                "responses": {"200": _json(_ref("Inbox"), "One page, the total and counts per colour"),
-                              **_errors(401, 422)},
-            }},
-            "/tasks/{task_id}": {"get": {
-                "summary": "One task with its form (JSON Schema)", "security": _SECURED, "parameters": [_TASK_ID],
-                "responses": {"200": _json({"allOf": [_ref("Task"), {"type": "object", "properties": {
-                    "form": {"type": ["object", "null"]}}}]}, "The task"), **_errors(401, 404)},
-            }},
-            "/tasks/{task_id}/claim": _action("Claim the task (a backup may take an absent colleague's task)"),
-            "/tasks/{task_id}/unclaim": _action("Give the task back to its groups"),
-            "/tasks/{task_id}/delegate": _action(
-                "Hand the task to a colleague of the same department",
-                {"type": "object", "required": ["to"], "properties": {"to": _STRING}},
-            ),
-            "/tasks/{task_id}/complete": {"post": {
-                "summary": "Complete the task with the form's data; the case runs on",
-                "security": _SECURED, "parameters": [_TASK_ID],
-                "requestBody": _body({"type": "object", "properties": {"data": {"type": "object"}}}),
-                "responses": {"200": _json(_ref("Case"), "The case after the step"),
-                              **_errors(400, 401, 403, 404, 409, 422)},
-            }},
-            "/cases": {"post": {
-                "summary": "Accept an application of a catalog item, or start a process without a catalog item",
-                "security": _SECURED,
-                "requestBody": _body({"oneOf": [
-                    {"type": "object", "required": ["item_code", "applicant"],
-                     "properties": {"item_code": _STRING, "applicant": {"type": "object", "required": ["name"]},
-                                    "proxy": {"type": "object"}, "data": {"type": "object"}}},
-                    {"type": "object", "required": ["process_key"],
-                     "properties": {"process_key": _STRING, "data": {"type": "object"}}},
-                ]}),
-                "responses": {"201": _json(_ref("Created"), "The case was started"),
-                              **_errors(400, 401, 403, 404, 422)},
-            }},
-            "/cases/{case_id}": {"get": {
-                "summary": "A case with its open tasks, files and history",
-                "security": _SECURED,
-                "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": _STRING,
-                                "description": "Case id or receipt number"}],
-                "responses": {"200": _json(_ref("Case"), "The case"), **_errors(401, 404)},
-            }},
-            "/openapi.json": {"get": {"summary": "This document",
-                                      "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-        },
+        "paths": {**_task_paths(), **_case_paths()},
     }  # fmt: skip
-    from webui.api_supervision import openapi_paths
-
     for path, operations in openapi_paths().items():  # the supervision endpoints share some paths (GET /cases)
         doc["paths"].setdefault(path, {}).update(operations)
     return doc
+
+
+def _inbox_query() -> list[dict]:
+    """The inbox's query parameters: its filters, sort and paging."""
+    query = [{"name": name, "in": "query", "required": False, "schema": _STRING} for name in FILTERS]
+    query[FILTERS.index("colour")]["description"] = "Comma-separated: " + ", ".join(COLOURS)
+    query[FILTERS.index("assignee")]["description"] = "me, unassigned, or a covered colleague's user name"
+    query[FILTERS.index("department")]["description"] = "Department code; its sub-departments are included"
+    return query + [
+        {"name": "sort", "in": "query", "schema": {"enum": list(SORTS), "default": "due"}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100, "default": 20}},
+    ]  # fmt: skip
+
+
+def _task_paths() -> dict:
+    return {
+        "/token": {"post": {
+            "summary": "Sign in: a bearer token for the user",
+            "requestBody": _body({"type": "object", "required": ["username", "password"],
+                                  "properties": {"username": _STRING, "password": _STRING}}),
+            "responses": {"200": _json(_ref("Token"), "A new token"), **_errors(400, 401, 422, 429)},
+        }},
+        "/tasks": {"get": {
+            "summary": "The inbox: own tasks plus the unclaimed tasks of the user's groups",
+            "security": _SECURED, "parameters": _inbox_query(),
+            "responses": {"200": _json(_ref("Inbox"), "One page, the total and counts per colour"),
+                          **_errors(401, 422)},
+        }},
+        "/tasks/{task_id}": {"get": {
+            "summary": "One task with its form (JSON Schema)", "security": _SECURED, "parameters": [_TASK_ID],
+            "responses": {"200": _json({"allOf": [_ref("Task"), {"type": "object", "properties": {
+                "form": {"type": ["object", "null"]}}}]}, "The task"), **_errors(401, 404)},
+        }},
+        "/tasks/{task_id}/claim": _action("Claim the task (a backup may take an absent colleague's task)"),
+        "/tasks/{task_id}/unclaim": _action("Give the task back to its groups"),
+        "/tasks/{task_id}/delegate": _action(
+            "Hand the task to a colleague of the same department",
+            {"type": "object", "required": ["to"], "properties": {"to": _STRING}},
+        ),
+        "/tasks/{task_id}/complete": {"post": {
+            "summary": "Complete the task with the form's data; the case runs on",
+            "security": _SECURED, "parameters": [_TASK_ID],
+            "requestBody": _body({"type": "object", "properties": {"data": {"type": "object"}}}),
+            "responses": {"200": _json(_ref("Case"), "The case after the step"),
+                          **_errors(400, 401, 403, 404, 409, 422)},
+        }},
+    }  # fmt: skip
+
+
+def _case_paths() -> dict:
+    return {
+        "/cases": {"post": {
+            "summary": "Accept an application of a catalog item, or start a process without a catalog item",
+            "security": _SECURED,
+            "requestBody": _body({"oneOf": [
+                {"type": "object", "required": ["item_code", "applicant"],
+                 "properties": {"item_code": _STRING, "applicant": {"type": "object", "required": ["name"]},
+                                "proxy": {"type": "object"}, "data": {"type": "object"}}},
+                {"type": "object", "required": ["process_key"],
+                 "properties": {"process_key": _STRING, "data": {"type": "object"}}},
+            ]}),
+            "responses": {"201": _json(_ref("Created"), "The case was started"),
+                          **_errors(400, 401, 403, 404, 422)},
+        }},
+        "/cases/{case_id}": {"get": {
+            "summary": "A case with its open tasks, files and history",
+            "security": _SECURED,
+            "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": _STRING,
+                            "description": "Case id or receipt number"}],
+            "responses": {"200": _json(_ref("Case"), "The case"), **_errors(401, 404)},
+        }},
+        "/openapi.json": {"get": {"summary": "This document",
+                                  "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    }  # fmt: skip

@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import replay, supervision, supervision_actions
-from engine.errors import GovflowError
+from engine.errors import GovflowError, NotFound
 from engine.process_activity import activity_counts
 from engine.services.history import event_json
-from engine.store import HumanTask, ProcessVersion
 from engine.supervision import CaseFilter
-from webui.context import engine
+from webui import case_view
+from webui.context import engine, local_time
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -106,16 +106,13 @@ def _case_view(ref: str) -> dict:
     eng = engine()
     row = supervision.get_case(eng, scope(), ref)
     case = eng.runtime.describe(row.case_id)
-    from engine.services.deadlines import DeadlineService
-
-    limits = DeadlineService(eng).case_limits(row.case_id)
-    with eng.db.session() as session:
-        pv = session.get(ProcessVersion, eng.runtime.get(row.case_id).process_version_id)
-        tasks = session.query(HumanTask).filter(HumanTask.case_id == row.case_id).order_by(HumanTask.created_at).all()
+    limits = eng.deadlines.case_limits(row.case_id)
+    pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
+    tasks = eng.tasks.of_case(row.case_id)
     trail = [event_json(e) for e in eng.history.trail(row.case_id)]
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
-            "colour": supervision.colour_at(row, eng.now())}  # fmt: skip
+            "colour": supervision.case_colour(eng, row)}  # fmt: skip
 
 
 @bp.get("/cases/<ref>")
@@ -126,20 +123,34 @@ def case_page(ref: str):
                            can_act=current_user.has_role(*supervision.ACTION_ROLES), **view)  # fmt: skip
 
 
+def _frame_label(frame, n: int, total: int, names: dict[str, str]) -> str:
+    """What the replay shows of a frame: the step, its local time, who did what where, and the reason given."""
+    label = _("第 %(n)s / %(total)s 步：%(when)s %(actor)s %(action)s", n=n, total=total, when=local_time(frame.at),
+              actor=frame.actor, action=frame.action)  # fmt: skip
+    if frame.bpmn_id:
+        label += f"（{names.get(frame.bpmn_id, frame.bpmn_id)}）"
+    return label + (f" — {frame.note}" if frame.note else "")
+
+
 @bp.get("/cases/<ref>/replay.json")
 def case_replay(ref: str):
-    """Every frame of the replay plus the state now (overdue judged now)."""
-    row = supervision.get_case(engine(), scope(), ref)
-    frames = [f.to_json() for f in replay.replay(engine(), row.case_id)]
-    return {"frames": frames, "now": replay.current_state(engine(), row.case_id)}
+    """Every frame of the replay (with its `label`) plus the state now (overdue judged now)."""
+    eng = engine()
+    row = supervision.get_case(eng, scope(), ref)
+    pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
+    names = case_view.element_names(eng, pv.key, pv.version)
+    frames = replay.replay(eng, row.case_id)
+    labelled = [{**f.to_json(), "label": _frame_label(f, i, len(frames), names)} for i, f in enumerate(frames, 1)]
+    now = {**replay.current_state(eng, row.case_id), "label": _("当前状态（共 %(n)s 条留痕）", n=len(frames))}
+    return {"frames": labelled, "now": now}
 
 
 @bp.get("/processes/<int:version_id>/diagram.bpmn")
 def diagram_xml(version_id: int):
     """The BPMN source of a deployed process version, for the viewer."""
-    with engine().db.session() as session:
-        pv = session.get(ProcessVersion, version_id)
-    if pv is None:
+    try:
+        pv = engine().repository.version(version_id)
+    except NotFound:
         abort(404)
     return Response(pv.source, mimetype="application/xml")
 

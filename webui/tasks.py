@@ -73,6 +73,7 @@ def _context(eng, task, form, values, errors=None, conflict=None):
     return {
         "task": task, "case": view, "data": data, "applicant": data.get("applicant") or {},
         "proxy": data.get("proxy"), "limits": case_view.time_limits(eng, task.case_id),
+        "due_badge": case_view.task_badge(eng, task),
         "materials": case_view.materials(data), "files": eng.attachments.for_case(task.case_id),
         "history": case_view.history(eng, eng.history.trail(task.case_id), names), "form": form,
         "values": values, "errors": _error_map(errors or []), "conflict": conflict,

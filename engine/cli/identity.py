@@ -10,6 +10,7 @@ import click
 from engine.cli import _echo_json, _engine, handled, main
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
+from engine.local_time import local
 
 
 def _until(text: str | None) -> datetime | None:
@@ -54,7 +55,7 @@ def user_absent(ctx, name, backup, until):
     """Mark NAME absent; BACKUP sees and acts on NAME's tasks, recorded as "BACKUP for NAME"."""
     end = _until(until)
     _engine(ctx).identity.set_absent(name, backup, end)
-    when = f" until {end.isoformat(timespec='minutes')}" if end else " until cleared"
+    when = f" until {local(end).isoformat(timespec='minutes')}" if end else " until cleared"
     click.echo(f"{name} is absent{when}; {backup} covers")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from engine.cli import _data, _echo_json, _engine, handled, main
+from engine.local_time import SECONDS, shown_with_offset
 
 
 @main.command()
@@ -65,7 +66,7 @@ def processes(ctx, all_versions, as_json):
         ])  # fmt: skip
         return
     for p in rows:
-        click.echo(f"{p.key} v{p.version}\t{p.name or ''}\t{p.dialect}\t{p.deployed_at:%Y-%m-%d %H:%M}")
+        click.echo(f"{p.key} v{p.version}\t{p.name or ''}\t{p.dialect}\t{shown_with_offset(p.deployed_at)}")
 
 
 @main.command()
@@ -101,8 +102,8 @@ def tasks(ctx, case_id, user, groups, state, as_json):
         _echo_json([task_json(t) for t in rows])
         return
     for t in rows:
-        due = f"{t.due_at:%Y-%m-%d %H:%M}" if t.due_at else "-"
-        click.echo(f"{t.id}\t{t.bpmn_id}\t{t.name or ''}\t{','.join(t.candidate_groups)}\t{t.assignee or '-'}\t{due}")
+        click.echo(f"{t.id}\t{t.bpmn_id}\t{t.name or ''}\t{','.join(t.candidate_groups)}\t{t.assignee or '-'}\t"
+                   f"{shown_with_offset(t.due_at)}")  # fmt: skip
 
 
 def _task_ref(engine, ref: str) -> str:
@@ -206,7 +207,8 @@ def case_command(ctx, case_id, as_json):
 
     engine = _engine(ctx)
     view = engine.runtime.describe(case_id)
-    trail = [event_json(e) for e in engine.history.trail(view["id"])]
+    events = engine.history.trail(view["id"])
+    trail = [event_json(e) for e in events]
     if as_json:
         _echo_json({**view, "trail": trail})
         return
@@ -219,8 +221,8 @@ def case_command(ctx, case_id, as_json):
         click.echo(f"  {t['id']}\t{t['bpmn_id']}\t{t['name'] or ''}\t{t['assignee'] or '-'}")
     click.echo("data: " + json.dumps(view["data"], ensure_ascii=False, sort_keys=True))
     click.echo("trail:")
-    for e in trail:
-        click.echo(f"  {e['seq']:>3} {e['at'][:19]} {e['actor']:<12} {e['action']:<16} {e['bpmn_id'] or ''}")
+    for e in events:
+        click.echo(f"  {e.seq:>3} {shown_with_offset(e.at, SECONDS)} {e.actor:<12} {e.action:<16} {e.bpmn_id or ''}")
 
 
 @main.group()
@@ -250,6 +252,7 @@ def _serve(engine, host: str, port: int, scheduler: bool) -> None:
     """Run the web app (and the timer scheduler in this process unless told not to)."""
     import ipaddress
 
+    # Here, not at the top: every other command runs without Flask and the web app loaded (tests/test_layers.py).
     from webui import create_app
 
     try:

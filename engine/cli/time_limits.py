@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 import click
 
+from engine import local_time
+from engine.calendar import PACKAGE_SOURCE
 from engine.cli import _echo_json, _engine, handled, main
 from engine.errors import InvalidData
 from engine.stages import stage_label
@@ -21,13 +23,6 @@ def _date(text: str, what: str = "DATE") -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise InvalidData(f"{what} {text!r} is not a YYYY-MM-DD date") from None
-
-
-def _calendar(engine):
-    from engine import deadlines
-
-    deadlines.forget_calendar(engine)
-    return deadlines.calendar_for(engine)
 
 
 @main.group(name="calendar")
@@ -43,7 +38,7 @@ def calendar_group():
 @handled
 def calendar_show(ctx, year, every_day, as_json):
     """Holidays and adjusted working days of YEAR; flags a year the data does not cover as provisional."""
-    cal = _calendar(_engine(ctx))
+    cal = _engine(ctx).calendar.current()
     days = cal.year(year)
     provisional = cal.is_provisional(date(year, 1, 1))
     shown = [(d, w, n) for d, w, n in days if every_day or w != (d.weekday() < 5) or n]
@@ -65,15 +60,7 @@ def calendar_show(ctx, year, every_day, as_json):
 @handled
 def calendar_set(ctx, day, kind, reason):
     """Record a local override: DATE is a working day or a rest day."""
-    from engine import calendar, deadlines
-
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        try:
-            calendar.set_override(session, _date(day), kind == "workday", reason)
-        except ValueError as exc:
-            raise InvalidData(str(exc)) from None
-    deadlines.forget_calendar(engine)
+    _engine(ctx).calendar.set_day(_date(day), kind == "workday", reason)
     click.echo(f"{day} is now a {'working' if kind == 'workday' else 'rest'} day ({reason.strip()})")
 
 
@@ -83,14 +70,7 @@ def calendar_set(ctx, day, kind, reason):
 @handled
 def calendar_import(ctx, file):
     """Import local overrides from a CSV file: date,workday|rest,reason (all rows checked first)."""
-    from engine import calendar
-
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        try:
-            count = calendar.import_overrides(session, file)
-        except ValueError as exc:
-            raise InvalidData(str(exc)) from None
+    count = _engine(ctx).calendar.import_overrides(file)
     click.echo(f"{count} local overrides imported")
 
 
@@ -100,19 +80,15 @@ def calendar_import(ctx, file):
 @handled
 def calendar_seed(ctx, years):
     """Seed (or refresh) the official schedule from the holidays package; local overrides are kept."""
-    from engine import calendar
-
-    span = calendar.package_years()
+    span = None
     if years:
         first, _, last = years.partition("-")
         try:
             span = range(int(first), int(last or first) + 1)
         except ValueError:
             raise InvalidData(f"--years {years!r} is not a year or a range like 2020-2026") from None
-    engine = _engine(ctx)
-    with engine.db.write_session() as session, session.begin():
-        written = calendar.seed(session, span)
-    click.echo(f"{written} calendar rows written ({calendar.PACKAGE_SOURCE}, years {span.start}-{span.stop - 1})")
+    written, span = _engine(ctx).calendar.seed(span)
+    click.echo(f"{written} calendar rows written ({PACKAGE_SOURCE}, years {span.start}-{span.stop - 1})")
 
 
 @calendar_group.command(name="add")
@@ -127,7 +103,7 @@ def calendar_add(ctx, day, period, as_json):
 
     start = _date(day)
     limit = deadlines.Limit.parse(period, "PERIOD")
-    due = deadlines.add(_calendar(_engine(ctx)), start, limit)
+    due = deadlines.add(_engine(ctx).calendar.current(), start, limit)
     if as_json:
         _echo_json({"start": start.isoformat(), "period": str(limit), "due": due.day.isoformat(),
                     "due_at": deadlines.end_of(due.day).isoformat(), "provisional": due.provisional})  # fmt: skip
@@ -179,7 +155,7 @@ def alerts(ctx, case_ref, department, kind, limit, as_json):
         _echo_json([escalation.alert_json(a) for a in rows])
         return
     for a in rows:
-        click.echo(f"{a.raised_at:%Y-%m-%d %H:%M}\t{a.kind}\t{a.receipt_no}\t{stage_label(a.stage)}\t"
+        click.echo(f"{local_time.shown_with_offset(a.raised_at)}\t{a.kind}\t{a.receipt_no}\t{stage_label(a.stage)}\t"
                    f"{a.department or '-'}\t{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
 
 
@@ -197,7 +173,7 @@ def limits(ctx, case_ref, as_json):
         return
     click.echo(f"colour: {view.colour or '-'}" + ("  (clock stopped)" if view.stopped else ""))
     for s in view.stages:
-        due = lambda t: f"{t:%Y-%m-%d}" if t else "-"  # noqa: E731
+        due = lambda t: local_time.shown(t, "%Y-%m-%d") or "-"  # noqa: E731  (a local day: the zone goes without saying)
         click.echo(f"  {stage_label(s.stage)} [{s.stage}]  {s.colour or '-':<8} promised {due(s.promised_due)}"
                    f"  statutory {due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
                    f"{'  provisional' if s.provisional else ''}{'  stopped' if s.stopped else ''}"
@@ -245,4 +221,4 @@ def extend(ctx, case_ref, stage, by, basis, approved_by, actor):
     engine = _engine(ctx)
     status = engine.deadlines.extend(engine.runtime.get(case_ref).id, stage, by, basis=basis,
                                      approved_by=approved_by, actor=actor)  # fmt: skip
-    click.echo(f"{stage} extended by {by}; statutory due {status.statutory_due:%Y-%m-%d}")
+    click.echo(f"{stage} extended by {by}; statutory due {local_time.shown(status.statutory_due, '%Y-%m-%d')}")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine import deadlines
+from engine import colour, deadlines
+from engine.calendar import calendar_for
 from engine.deadlines import CaseLimits, StageStatus
 from engine.errors import InvalidData, NotFound
 from engine.services.casework import StepContext, run_step
@@ -40,6 +41,30 @@ class DeadlineService:
         return {
             cid: deadlines.limits_of(cal, cid, clocks, stops, now, policy) for cid, (clocks, stops) in stored.items()
         }
+
+    def badge(self, due_at: datetime | None, at: datetime | None = None) -> dict | None:
+        """The badge of a task's due instant ({colour, days_left, provisional, due}), as the inbox shows it."""
+        return colour.badge(calendar_for(self.engine), colour.thresholds_for(self.engine, at), due_at)
+
+    def task_badges(self, tasks: Sequence[tuple[str, str]], at: datetime | None = None) -> dict[tuple[str, str], dict]:
+        """(case id, BPMN element id) → the badge of the clock such a task is due by (`deadlines.task_clock`), for
+        task rows that carry no due instant yet; pairs whose case runs no such clock are left out."""
+        case_ids = sorted({case_id for case_id, _ in tasks})
+        if not case_ids:
+            return {}
+        now, policy = at or self.engine.now(), deadlines.policy_of(self.engine)
+        with self.engine.db.session() as session:
+            stored = deadlines.stored_clocks(session, case_ids)
+            cal = calendar_for(self.engine, session)
+        thresholds = colour.thresholds(cal, now, policy)
+        found = {}
+        for case_id, bpmn_id in tasks:
+            clocks, stops = stored.get(case_id, ([], []))
+            clock = deadlines.task_clock(clocks, bpmn_id)
+            if clock is not None:
+                due = deadlines.stage_status(cal, clock, stops, now, policy).promised_due
+                found[(case_id, bpmn_id)] = colour.badge(cal, thresholds, due)
+        return {key: value for key, value in found.items() if value is not None}
 
     def colours(self, case_ids: Sequence[str], at: datetime | None = None) -> dict[str, str | None]:
         """case id → colour (None when the case has no limit)."""

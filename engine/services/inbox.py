@@ -7,27 +7,23 @@ for the rows of the page."""
 from __future__ import annotations
 
 import functools
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, union_all
 
-from engine.calendar import WorkdayCalendar
-from engine.clock import LOCAL_TZ
+from engine import colour
+from engine.calendar import calendar_for
+from engine.colour import Columns
 from engine.errors import InvalidData
 from engine.inbox_projection import SEARCH_SEPARATOR
 from engine.store import Case, HumanTask, TaskCandidate
 
-COLOURS = ("green", "yellow", "red", "red_plus", "none")
+COLOURS = (*colour.COLOURS, "none")
 SORTS = ("due", "-due", "created", "-created")
 FILTERS = ("item", "stage", "department", "text", "assignee", "colour")
-YELLOW_WORKDAYS = 2  # yellow when at most 2 working days are left (supervision default)
-RED_PLUS_WORKDAYS = 3  # red + escalation 3 working days after red
 MAX_PER_PAGE = 100
-_CALENDAR_TTL = 300.0
 
 
 @dataclass(frozen=True)
@@ -66,85 +62,12 @@ class InboxRow:
         }  # fmt: skip
 
 
-class _CalendarCache:
-    """The working-day calendar, read from the database at most every few minutes (it changes once a year)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._value: tuple[float, WorkdayCalendar] | None = None
-
-    def get(self, engine) -> WorkdayCalendar:
-        own = getattr(engine, "calendar", None)
-        if hasattr(own, "add_workdays") and hasattr(own, "workdays_between") and hasattr(own, "is_workday"):
-            return own
-        with self._lock:
-            if self._value and time.monotonic() - self._value[0] < _CALENDAR_TTL:
-                return self._value[1]
-        with engine.db.session() as session:
-            cal = WorkdayCalendar.from_session(session)
-        with self._lock:
-            self._value = (time.monotonic(), cal)
-        return cal
-
-
-_calendars = _CalendarCache()
-
-
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day, datetime.max.time().replace(microsecond=0), tzinfo=LOCAL_TZ)
-
-
-def _thresholds(cal: WorkdayCalendar, now: datetime) -> tuple[datetime, datetime]:
-    """(yellow until, red_plus through): due instants at or before these are yellow / red+ (when overdue). The
-    red+ limit is the end of a day before today and the yellow limit the end of a working day after today, so
-    red_plus_through < now < yellow_until."""
-    today = now.astimezone(LOCAL_TZ).date()
-    yellow_until = _end_of(cal.add_workdays(today, YELLOW_WORKDAYS).day)
-    day, counted = today, 0
-    while counted < RED_PLUS_WORKDAYS:  # the latest day with 3 working days between it and today
-        counted += cal.is_workday(day)
-        day -= timedelta(days=1)
-    return yellow_until, _end_of(day)
-
-
-def colour_expression(due, now, yellow_until, red_plus_through):
-    """SQL for the colour of a due-instant column: none, red_plus, red, yellow or green (the thresholds are
-    instants or bound parameters)."""
-    return case(
-        (due.is_(None), literal("none")),
-        (due <= red_plus_through, literal("red_plus")),
-        (due < now, literal("red")),
-        (due <= yellow_until, literal("yellow")),
-        else_=literal("green"),
-    )
-
-
-def colour_condition(due, colours, now, yellow_until, red_plus_through):
-    """SQL true when `colour_expression` gives one of `colours`, as ranges of the due instant (an index on the
-    due instant reads a single colour as one range)."""
-    later = (due > red_plus_through, due >= now, due > yellow_until)
-    ranges = {
-        "none": (due.is_(None),),
-        "red_plus": (due <= red_plus_through,),
-        "red": (later[0], due < now),
-        "yellow": (*later[:2], due <= yellow_until),
-        "green": later,
-    }
-    return or_(*(and_(*ranges[c]) for c in dict.fromkeys(colours)))
-
-
+# A task row as `engine.colour` reads a clock: its due instant (the clock it is due by, `engine.task_clock`).
+_CLOCK = Columns(HumanTask.due_at)
 # The thresholds of a query as bound parameters, so that the colour expressions are built once.
-_AT = tuple(bindparam(name, type_=HumanTask.__table__.c.due_at.type)
-            for name in ("inbox_now", "inbox_yellow_until", "inbox_red_plus_through"))  # fmt: skip
-# Cumulative counts (due by the red+ limit, before now, by the yellow limit, with a due instant, all), from which
-# `inbox` takes the colours: fewer comparisons per row than one condition per colour.
-_TALLY = (
-    func.count().filter(HumanTask.due_at <= _AT[2]),
-    func.count().filter(HumanTask.due_at < _AT[0]),
-    func.count().filter(HumanTask.due_at <= _AT[1]),
-    func.count(HumanTask.due_at),
-    func.count(),
-)
+_AT = colour.bound("inbox", HumanTask.__table__.c.due_at.type)
+# The colour counts of a part: one comparison per line of the rule per row (`colour.due_tally`).
+_TALLY = colour.due_tally(HumanTask.due_at, _AT)
 # What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
 _ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
         HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
@@ -266,7 +189,7 @@ def _order(columns, sort: str) -> tuple:
 
 @functools.lru_cache(maxsize=256)
 def _counting(shape: _Shape):
-    """The counts of each part by colour (an aggregate straight over its index range), one row per part."""
+    """The colour tally of each part (an aggregate straight over its index range), one row per part."""
     return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
 
 
@@ -279,12 +202,12 @@ def _paging(shape: _Shape, sort: str, colours: tuple[str, ...]):
     task. The cases are read by key (receipt number, status), never their JSON."""
     parts = _parts(shape)
     if colours:
-        parts = [p.where(colour_condition(HumanTask.due_at, colours, *_AT)) for p in parts]
+        parts = [p.where(colour.colour_in(_CLOCK, colours, _AT)) for p in parts]
     heads = [select(*h.c).select_from(h) for h in
              (p.order_by(*_order(HumanTask, sort)).limit(bindparam("first")).subquery() for p in parts)]  # fmt: skip
     merged = _union(heads).subquery("heads")
     return (
-        select(colour_expression(merged.c.due_at, *_AT).label("colour"), *_ROW, Case.receipt_no, Case.status)
+        select(colour.colour_sql(Columns(merged.c.due_at), _AT).label("colour"), *_ROW, Case.receipt_no, Case.status)
         .join(HumanTask, HumanTask.id == merged.c.id).join(Case, Case.id == HumanTask.case_id)
         .order_by(*_order(merged.c, sort)).limit(bindparam("per_page")).offset(bindparam("skip"))
     )  # fmt: skip
@@ -327,31 +250,27 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
         return [], 0, counts
     shape, params = scope
     now = engine.now()
-    cal = _calendars.get(engine)
-    yellow_until, red_plus_through = _thresholds(cal, now)
-    params.update(inbox_now=now, inbox_yellow_until=yellow_until, inbox_red_plus_through=red_plus_through)
+    cal = calendar_for(engine)
+    at = colour.thresholds(cal, now, colour.policy_of(engine))
+    params.update(at.params("inbox"))
     # two statements that need no common snapshot (each has its own under READ COMMITTED anyway)
     with engine.db.lookup_session() as session:
-        for by_red_plus, before_now, by_yellow, timed, n in session.execute(_counting(shape), params):
-            # red+ limit < now ≤ yellow limit (`_thresholds`): the ranges nest as colour_expression cuts them
-            for colour, k in zip(COLOURS, (timed - by_yellow, by_yellow - before_now, before_now - by_red_plus,
-                                           by_red_plus, n - timed), strict=True):  # fmt: skip
-                counts[colour] += k
+        for tally in session.execute(_counting(shape), params):
+            for name, n in colour.tally_colours(tally).items():
+                counts[name] += n
         total = sum(n for c, n in counts.items() if not colours or c in colours)
         if per_page == 0 or total == 0:
             return [], total, counts
         params.update(first=page * per_page, per_page=per_page, skip=(page - 1) * per_page)
         picked = session.execute(_paging(shape, sort, tuple(dict.fromkeys(colours))), params).all()
-    today = now.astimezone(LOCAL_TZ).date()
     rows = []
     for task in picked:
-        due_day = task.due_at.astimezone(LOCAL_TZ).date() if task.due_at else None
+        shown = colour.badge(cal, at, task.due_at) or {"days_left": None, "provisional": False}
         rows.append(InboxRow(
             task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
             tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.item_code,
-            task.item_name, task.department, task.applicant_name, task.status, task.colour,
-            cal.workdays_between(today, due_day) if due_day else None,
-            bool(due_day and cal.is_provisional(due_day)), on_behalf_of(actor, task),
+            task.item_name, task.department, task.applicant_name, task.status, task.colour, shown["days_left"],
+            shown["provisional"], on_behalf_of(actor, task),
         ))  # fmt: skip
     return rows, total, counts
 

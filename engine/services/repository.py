@@ -85,6 +85,14 @@ class RepositoryService:
                 )
             return list(session.scalars(query).all())
 
+    def version(self, version_id: int) -> ProcessVersion:
+        """A process version by its id (NotFound when there is none)."""
+        with self.engine.db.lookup_session() as session:
+            pv = session.get(ProcessVersion, version_id)
+        if pv is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        return pv
+
     def get(self, key: str, version: int | None = None) -> ProcessVersion:
         """A process version by key: the given version, else the latest."""
         with self.engine.db.session() as session:

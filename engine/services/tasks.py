@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, exists, false, or_, select
 
 from engine import workflow
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.local_time import SECONDS, shown_with_offset
 from engine.services import inbox as inbox_query
 from engine.services.casework import StepContext, run_step
 from engine.services.runtime import check_json_object
@@ -37,7 +38,7 @@ def _actor_of(user, actor):
 
 
 def _when(t: HumanTask) -> str:
-    return t.completed_at.isoformat(timespec="seconds") if t.completed_at else "an unknown time"
+    return shown_with_offset(t.completed_at, SECONDS) if t.completed_at else "an unknown time"
 
 
 @functools.cache
@@ -84,6 +85,26 @@ class TaskService:
         if task is None:
             raise NotFound(f"task {task_id} does not exist")
         return task
+
+    def of_case(self, case_id: str) -> list[HumanTask]:
+        """Every task of a case, whatever its state, oldest first."""
+        query = select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.created_at)
+        with self.engine.db.lookup_session() as session:
+            return list(session.scalars(query))
+
+    def open_task_seen_by(self, actor, case_ids: Iterable[str]) -> dict[str, str]:
+        """case id → the id of its oldest open task the actor may see (cases with none are left out)."""
+        case_ids = sorted(set(case_ids))
+        if not case_ids:
+            return {}
+        query = select(HumanTask).where(HumanTask.case_id.in_(case_ids), HumanTask.state == "open")
+        with self.engine.db.lookup_session() as session:
+            tasks = session.scalars(query.order_by(HumanTask.created_at)).all()
+        found: dict[str, str] = {}
+        for task in tasks:
+            if task.case_id not in found and inbox_query.may_see(actor, task):
+                found[task.case_id] = task.id
+        return found
 
     def resolve(self, ref: str) -> str:
         """A task id from the full id or an unambiguous prefix of at least 6 characters (for the CLI)."""
@@ -227,7 +248,7 @@ class TaskService:
         away = identity.absence(to_user)
         if away is not None:
             backup, until = away
-            when = f" until {until.isoformat(timespec='minutes')}" if until else ""
+            when = f" until {shown_with_offset(until)}" if until else ""
             raise InvalidData(f"{to_user} is absent{when}; {backup} covers for them", [("to", "absent")])
 
     def complete(self, task_id: str, user=None, data: dict | None = None,

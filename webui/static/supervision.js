@@ -65,13 +65,7 @@
         paint(viewer, state);
         container.setAttribute("data-frame", live ? "now" : String(position + 1));
         container.setAttribute("data-active", (state.active || []).join(","));
-        if (live) {
-          label.textContent = "当前状态（共 " + frames.length + " 条留痕）";
-        } else {
-          label.textContent = "第 " + (position + 1) + " / " + frames.length + " 步：" +
-            state.at.slice(0, 16).replace("T", " ") + " " + state.actor + " " + state.action +
-            (state.bpmn_id ? "（" + state.bpmn_id + "）" : "") + (state.note ? " — " + state.note : "");
-        }
+        label.textContent = state.label;  // written by the server: local time, names, the page's language
         dataBox.textContent = JSON.stringify(state.data || {}, null, 2);
         document.querySelectorAll("#trail li").forEach(function (item) {
           item.classList.toggle("replay-current", !live && item.getAttribute("data-seq") === String(state.seq));

@@ -1,0 +1,146 @@
+"""Conformance: small diagrams, one per construct, each with the trace and the final case data that the BPMN 2.0
+execution semantics and govflow's data rule (docs/designing-processes.md, "Case data") give it.
+
+Every diagram runs three ways, and all three must give its trace and data:
+- straight: one workflow object kept in memory from start to end (no save, no reload);
+- through the services: every step restores the case from the database and saves it again;
+- through the services with a new engine for every step, as after a restart or on another worker: the spec too
+  is restored from the database each time.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine import workflow
+from engine.process_engine import ProcessEngine
+from tests.conftest import FIXTURES
+
+DIAGRAMS = Path(__file__).parent / "diagrams"
+CASES = sorted(p.stem for p in DIAGRAMS.glob("*.toml"))
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def _case(name: str) -> dict:
+    return tomllib.loads((DIAGRAMS / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+class Straight:
+    """The case as one CaseWorkflow object in memory."""
+
+    def __init__(self, engine, name: str):
+        self.engine = engine
+        [self.bundle] = workflow.parse((DIAGRAMS / f"{name}.bpmn").read_bytes(), f"{name}.bpmn").processes
+        self.trace: list[str] = []
+
+    def start(self, data: dict) -> None:
+        with workflow.clock_context(self.engine.now):
+            self.flow = workflow.CaseWorkflow.start(self.bundle, data, self.engine.script_engine())
+            self.flow.run_engine_steps(self.trace.append)
+
+    def complete(self, bpmn_id: str, group: str | None, data: dict) -> None:
+        facts = self.bundle.elements.get(bpmn_id, {})
+        sandbox = self.engine.sandbox()
+        for task in self.flow.user_tasks():
+            groups = [
+                _PLACEHOLDER.sub(lambda m, t=task: str(sandbox.evaluate(m.group(1), dict(t.data))), g)
+                for g in facts.get("candidate_groups") or []
+            ]
+            if task.bpmn_id == bpmn_id and (group is None or group in groups):
+                with workflow.clock_context(self.engine.now):
+                    self.flow.complete(task.id, data, self.trace.append)
+                return
+        raise AssertionError(f"no ready task {bpmn_id} {group or ''}")
+
+    def fire_timers(self) -> None:
+        with workflow.clock_context(self.engine.now):
+            self.flow.fire_due_timers(self.trace.append)
+
+    def result(self) -> tuple[str, dict]:
+        return ("completed" if self.flow.completed else "running"), self.flow.current_data()
+
+
+class ThroughServices:
+    """The case through the platform's services; with `restart`, a new engine (empty spec cache) every step."""
+
+    def __init__(self, engine, clock, name: str, restart: bool):
+        self.engine, self.clock, self.name, self.restart = engine, clock, name, restart
+        engine.repository.deploy_file(DIAGRAMS / f"{name}.bpmn", "designer")
+
+    def _services(self):
+        if not self.restart:
+            return self.engine
+        return ProcessEngine(self.engine.db, clock=self.clock, forms_dir=FIXTURES / "forms")
+
+    def start(self, data: dict) -> None:
+        self.case_id = self._services().runtime.start(self.name, data).id
+
+    def complete(self, bpmn_id: str, group: str | None, data: dict) -> None:
+        services = self._services()
+        for row in services.tasks.query(case_id=self.case_id):
+            if row.bpmn_id == bpmn_id and (group is None or group in row.candidate_groups):
+                services.tasks.complete(row.id, "officer", data)
+                return
+        raise AssertionError(f"no open task {bpmn_id} {group or ''}")
+
+    def fire_timers(self) -> None:
+        self._services().runtime.fire_timers(self.case_id)
+
+    @property
+    def trace(self) -> list[str]:
+        events = self.engine.history.trail(self.case_id)
+        return [bpmn_id for event in events for bpmn_id in event.payload.get("completed", [])]
+
+    def result(self) -> tuple[str, dict]:
+        view = self.engine.runtime.describe(self.case_id)
+        assert view["error"] is None
+        return view["status"], view["data"]
+
+
+def _walk(run, case: dict, clock) -> None:
+    run.start(case.get("start", {}))
+    for step in case.get("steps", []):
+        if "complete" in step:
+            run.complete(step["complete"], step.get("group"), step.get("data", {}))
+        elif "advance_minutes" in step:
+            clock.advance(timedelta(minutes=step["advance_minutes"]))
+            run.fire_timers()
+        else:
+            raise AssertionError(f"unknown step {step}")
+
+
+def _expect(run, case: dict) -> tuple[list[str], str, dict]:
+    status, data = run.result()
+    expected = case["expect"]
+    assert status == expected["status"]
+    assert run.trace == expected["trace"]
+    assert data == expected["data"]
+    return run.trace, status, data
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_straight_in_memory(name, engine, clock):
+    case = _case(name)
+    run = Straight(engine, name)
+    _walk(run, case, clock)
+    _expect(run, case)
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["one_engine", "engine_per_step"])
+@pytest.mark.parametrize("name", CASES)
+def test_reloaded_every_step_behaves_as_straight(name, restart, engine, clock):
+    """The same walk through the services, the case restored from the database at every step, gives the same
+    trace and data as the walk that never saved."""
+    case = _case(name)
+    straight = Straight(engine, name)
+    start = clock.now()
+    _walk(straight, case, clock)
+    clock.set(start)
+    reloaded = ThroughServices(engine, clock, name, restart)
+    _walk(reloaded, case, clock)
+    assert _expect(reloaded, case) == _expect(straight, case)
