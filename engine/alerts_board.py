@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, exists, not_, select
+from sqlalchemy import String, and_, cast, select
 
 from engine import escalation
 from engine.deadlines import calendar_for
 from engine.errors import Forbidden, InvalidData, NotFound
+from engine.open_alerts import open_alert_condition
 from engine.receipts import next_value
-from engine.services.casework import run_step
 from engine.stages import stage_label
+from engine.step import run_step
 from engine.store.supervision import AccountabilityRecord, AlertAction
 from engine.store.time_limits import SupervisionAlert, SupervisionLetter
 from engine.supervision import ACTION_ROLES, Scope, scope_of
@@ -32,12 +33,6 @@ MEASURES = {"reminder": "提醒谈话", "admonition": "诫勉谈话", "criticism
 MAX_REPLY_WORKDAYS = 30
 # A letter may concern a case in any state (an alert outlives the running case it was raised on).
 CASE_STATUSES = ("running", "suspended", "error", "completed", "terminated")
-
-
-def open_alert_condition():
-    """SQL: the alert has not been acknowledged."""
-    acknowledged = exists().where(AlertAction.alert_id == SupervisionAlert.id, AlertAction.kind == "acknowledge")
-    return not_(acknowledged)
 
 
 def _kind_info(kind: str) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -144,8 +144,6 @@ class AttachmentStore:
     def _now(self) -> datetime:
         if self.clock is not None:
             return self.clock.now()
-        from datetime import UTC
-
         return datetime.now(UTC)
 
     def _record(self, a: Attachment) -> None:

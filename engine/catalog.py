@@ -12,10 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.case_json import check_json_object
 from engine.catalog_file import CatalogError, Item, Material, load_catalog, parse_limit, receipt_prefix
 from engine.errors import InvalidData, NotFound
 from engine.store import Case
 from engine.store.catalog import CatalogItem
+from engine.store.identity import Department
 
 __all__ = ["CatalogError", "CatalogService", "Item", "Material", "load_catalog", "parse_limit", "receipt_prefix"]
 
@@ -92,8 +94,6 @@ class CatalogService:
     def _government(self, department: str) -> str:
         """The people's government above a department (its parent in the organisation), whose head approves a
         joint review's extension (行政许可法第42条第2款); the department itself when the organisation is not loaded."""
-        from engine.store.identity import Department
-
         with self.engine.db.session() as session:
             row = session.get(Department, department)
         return row.parent if row is not None and row.parent else department
@@ -135,8 +135,6 @@ def _checklist(item: Item, provided) -> list[dict]:
 
 def case_data_for(item: Item, applicant: dict, data: dict | None, proxy: dict | None = None) -> dict:
     """The starting data of a case of `item` (see the catalog contract); raises InvalidData for bad input."""
-    from engine.services.runtime import check_json_object
-
     data = check_json_object(data)
     clash = sorted(CATALOG_KEYS & set(data))
     if clash:

@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from engine.clock import ManualClock
 from engine.errors import GovflowError
+from engine.process_engine import ProcessEngine
+from engine.store import Case
+from engine.store.identity import Membership
 
 DEMO_PASSWORD = "govflow-demo"
 NAMES = (
@@ -150,8 +155,6 @@ def task_answer(engine, task) -> dict:
 
 def _actor_for(engine, task):
     """A demo user who may act on the task: the assignee, else the first member of a candidate group."""
-    from engine.store.identity import Membership
-
     with engine.db.session() as session:
         for group in task.candidate_groups or []:
             role, _sep, department = group.partition("@")
@@ -185,8 +188,6 @@ def walk(engine, case_id: str, steps: int, clock: ManualClock, rng: random.Rando
 def seed_cases(engine, count: int = 36, seed: int = 5) -> int:
     """Start `count` cases of the approval items at different moments of the last weeks and walk each some way;
     the older ones, stuck in review, run yellow or red. Returns the number of cases started."""
-    from engine.process_engine import ProcessEngine
-
     rng = random.Random(seed)
     deployed = {p.key for p in engine.repository.list()}
     items = [i for i in engine.catalog.list() if i.kind == "license" and i.process in deployed]
@@ -217,10 +218,6 @@ def seed_cases(engine, count: int = 36, seed: int = 5) -> int:
 
 
 def has_cases(engine) -> bool:
-    from sqlalchemy import select
-
-    from engine.store import Case
-
     with engine.db.session() as session:
         return session.scalars(select(Case.id).limit(1)).first() is not None
 

@@ -1,9 +1,10 @@
 """The inbox projection: the case facts an open task row carries so that the inbox never reads case JSON.
 
-Every case step brings its open task rows in line (`follow`, called by the task projection in casework): the
-item, department and applicant of the case, a lower-cased search text for the inbox's text filter, and the one
-candidate group the task is offered to when that is its only offer (`offered_to`), which lets the inbox find a
-group's unclaimed tasks, with their due instants, in one range of an index instead of joining the candidates.
+Every case step brings its open task rows in line (`follow`, called by the step's tasks phase,
+engine/task_projection.py): the item, department and applicant of the case, a lower-cased search text for the
+inbox's text filter, and the one candidate group the task is offered to when that is its only offer
+(`offered_to`), which lets the inbox find a group's unclaimed tasks, with their due instants, in one range of an
+index instead of joining the candidates.
 """
 
 from __future__ import annotations

@@ -1,19 +1,32 @@
-"""The process engine: one object that holds the database, the clock, the spec cache and the four services."""
+"""The process engine: one object that holds the database, the clock, the spec cache, the services and the
+configuration of the case step's pipeline."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import workflow
+from engine import scheduler, stage_clocks, statistics_rollup, step, supervision_index, timekeeping, workflow
+from engine.attachments import AttachmentStore
+from engine.catalog import CatalogService
 from engine.clock import SystemClock
 from engine.errors import NotFound
+from engine.forms import FormLibrary
+from engine.identity import IdentityService
 from engine.sandbox import Sandbox
 from engine.services.calendar import CalendarService
+from engine.services.deadlines import DeadlineService
+from engine.services.history import HistoryService
+from engine.services.repository import RepositoryService
+from engine.services.runtime import RuntimeService
 from engine.services.saved_filters import SavedFilterService
+from engine.services.tasks import TaskService
+from engine.step import Phase, Pipeline
 from engine.store import Database, ProcessVersion
+from engine.task_projection import TaskProjection
 
 SPEC_CACHE_SIZE = 256
 
@@ -30,63 +43,55 @@ class ProcessEngine:
         helpers: dict[str, Callable] | None = None,
         script_time_budget: float = 1.0,
     ):
-        from engine.services.history import HistoryService
-        from engine.services.repository import RepositoryService
-        from engine.services.runtime import RuntimeService
-        from engine.services.tasks import TaskService
-
         self.db = database if isinstance(database, Database) else Database(database)
+        statistics_rollup.attach(self.db)  # the roll-up is told what each flush of this database wrote
         self.clock = clock or SystemClock()
         self.forms_dir = Path(forms_dir) if forms_dir is not None else None
         self.helpers: dict[str, Callable] = dict(helpers or {})
         self.script_time_budget = script_time_budget
         self._bundles: OrderedDict[int, workflow.ProcessBundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
+        self.pipeline = self._declare_pipeline()
         self.repository = RepositoryService(self)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
         self.saved_filters = SavedFilterService(self)
         self.calendar = CalendarService(self)
-        # Called with (engine, session, case, audit event, step or None) after each step's audit event.
-        self.event_hooks: list[Callable] = []
         self._attach_time_limits()
-        from engine.catalog import CatalogService  # the service-item catalog (issue #4)
-
-        self.catalog = CatalogService(self)
+        self.catalog = CatalogService(self)  # the service-item catalog (issue #4)
         self._attach_identity()
-        self._attach_supervision()
 
-    def _attach_supervision(self) -> None:
-        """The supervision projection and the procedure rules follow every case step (电子监察)."""
-        from engine import supervision_index
-
-        self.event_hooks.append(supervision_index.on_event)
+    @staticmethod
+    def _declare_pipeline() -> Pipeline:
+        """The phases of every case step, in the order they run (engine/step.py frames them with load & lock,
+        apply and commit; docs/architecture.md says what each writes). The audit event comes before the
+        supervision row and the procedure rules, which read it (电子监察)."""
+        return Pipeline(
+            [
+                Phase("timers: the next timer before the step", scheduler.before_save, flow=True),
+                Phase("stage clocks", stage_clocks.before_save, flow=True),
+                Phase("state", step.save_state, flow=True),
+                Phase("tasks", TaskProjection(due_by_stage=stage_clocks.task_due), flow=True),
+                Phase("timers: wake the workers", scheduler.after_save, flow=True),
+                Phase("audit", step.append_audit),
+                Phase("supervision row and procedure rules", _supervision),
+            ],
+            [Phase("statistics roll-up", statistics_rollup.apply_pending)],
+        )
 
     def _attach_identity(self) -> None:
         """Identity, task forms and the case file store (issue #5)."""
-        import os
-
-        from engine.attachments import AttachmentStore
-        from engine.forms import FormLibrary
-        from engine.identity import IdentityService
-
         self.identity = IdentityService(self)
         self.forms = FormLibrary(self.forms_dir)
         files = os.environ.get("GOVFLOW_FILES_DIR") or Path("var") / "files"
         self.attachments = AttachmentStore(files, self.db, clock=self.clock)
 
     def _attach_time_limits(self) -> None:
-        """Deadlines, the time-limit script functions and the save hooks of stage clocks and timers (issue #3)."""
-        from engine import scheduler, stage_clocks, timekeeping
-        from engine.services.deadlines import DeadlineService
-
+        """Deadlines and the time-limit script functions (issue #3)."""
         self.deadlines = DeadlineService(self)
         for name, function in timekeeping.script_functions(self).items():
             self.helpers.setdefault(name, function)  # helpers given by the caller win
-        self.before_save_hooks = [scheduler.before_save, stage_clocks.before_save]
-        self.task_due = stage_clocks.task_due  # a user task without its own dueDate is due with its stage
-        self.after_save_hooks = [scheduler.after_save]
         self.timer_scheduler = None  # set while a TimerScheduler runs in this process
         self.colour_policy = None  # engine.deadlines.ColourPolicy; None = 2 working days / 80 %
 
@@ -120,3 +125,8 @@ class ProcessEngine:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _supervision(ctx: step.StepContext) -> None:
+    """The supervision phase: the case's supervision row and the procedure rules, on the step's audit event."""
+    supervision_index.on_event(ctx.engine, ctx.session, ctx.case, ctx.event, ctx)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
@@ -25,8 +26,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import notify, workflow
 from engine.errors import CaseScriptError, Conflict, GovflowError
-from engine.services.casework import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
 from engine.stage_clocks import EFFECTS_KEY, StepClocks
+from engine.step import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
 from engine.store import Case, ClockStop, HumanTask, StageClock
 from engine.store.supervision import SupervisedCase
 
@@ -113,6 +114,7 @@ def fire_batch(engine, size: int = BATCH, *, actor: str = "scheduler") -> int | 
                 current[0] = case.id
                 step_on(engine, session, case, actor, "timers_fired", _fire, prefetched=prefetched[case.id])
             current[0] = None
+            engine.pipeline.finish(session)  # once for the batch: the roll-up takes its rows in one order
         return claimed
     except StepFailed as failed:
         record_failure(engine, actor, failed)
@@ -186,13 +188,13 @@ def next_due(engine) -> datetime | None:
 
 
 def before_save(ctx) -> None:
-    """Save hook: remember the case's next timer before the step saves its new one."""
+    """Step phase (before the state): remember the case's next timer before the step saves its new one."""
     ctx.effects["next_timer_before"] = ctx.case.next_timer_at
 
 
 def after_save(ctx) -> None:
-    """Save hook: a case's next timer changed — tell this process's scheduler (after commit) and, on PostgreSQL,
-    every listening worker (NOTIFY is delivered at commit)."""
+    """Step phase (after the tasks): a case's next timer changed — tell this process's scheduler (after commit)
+    and, on PostgreSQL, every listening worker (NOTIFY is delivered at commit)."""
     due = ctx.case.next_timer_at
     if due is None or due == ctx.effects.get("next_timer_before"):
         return
@@ -320,8 +322,6 @@ class TimerScheduler:
 
     def _listen(self) -> None:
         """PostgreSQL: wake when any process sets an earlier timer (NOTIFY from the save hook)."""
-        import psycopg
-
         while not self._stopping.is_set():
             try:
                 dialect = self.engine.db.engine.dialect
@@ -345,11 +345,11 @@ def _sqlite_worker_lock(url: str):
     handle = open(path, "a+")  # noqa: SIM115 - held open for the worker's lifetime
     try:
         try:
-            import fcntl
+            import fcntl  # POSIX only: imported where it is used, with the Windows fallback below
 
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except ImportError:  # Windows
-            import msvcrt
+            import msvcrt  # Windows only
 
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:

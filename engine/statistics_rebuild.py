@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import Date, and_, cast, func, literal, select
 
 from engine.clock import LOCAL_TZ
+from engine.open_alerts import open_alert_condition
 from engine.statistics_rollup import COUNTS, DEPARTMENT, FIELDS, FULL, KEY, NONE, OPEN_ALERTS, Pending, contribution
 from engine.statistics_rollup import pending as pending_changes
 from engine.store.supervision import DailyFigures, DailyWorkingDays, SupervisedCase
+from engine.store.time_limits import SupervisionAlert
 
 
 def rebuild(session) -> int:
@@ -33,13 +35,7 @@ def rebuild(session) -> int:
 
 
 def _open_alerts_per_case():
-    """(case_id, n) of every case with open alerts, as a subquery (None without the time-limits area)."""
-    try:
-        from engine.store.time_limits import SupervisionAlert
-    except ImportError:
-        return None
-    from engine.alerts_board import open_alert_condition
-
+    """(case_id, n) of every case with open alerts, as a subquery."""
     a = SupervisionAlert
     query = select(a.case_id.label("case_id"), func.count().label("n")).where(open_alert_condition())
     return query.group_by(a.case_id).subquery()

@@ -5,13 +5,15 @@ engine/statistics.py reports (`statistics_daily`), and a histogram of the workin
 Each case counts at two grains: `full` (day × department × item × window officer: the item and officer figures)
 and `department` (day × department: the department, month and quarter figures and the trend, a few rows a day).
 
-The roll-up follows the supervision projection in the same transaction, whichever code writes it: mapper events
-on `SupervisedCase`, alerts and alert actions (registered with the models) call `follow`, `follow_alert` and
-`follow_action` at every flush, which note the difference between a row's old and new contribution — nothing more
-for most steps, whose contribution does not change. At commit (a connection event, after the last flush) the
-transaction's differences are added with UPSERTs, in key order, and the open alerts of the rows concerned are
-recounted. Adding differences (never totals read earlier) keeps concurrent transactions right on PostgreSQL; taking
-the roll-up rows last, at commit and in one global order, keeps them from deadlocking (a batch of timers touches
+The roll-up follows the supervision projection in the same transaction, whichever code writes it: the engine's
+configuration attaches it to its database (`attach`), whose sessions tell it at every flush what the flush wrote of
+supervision rows, alerts and alert actions (`follow`, `follow_alert`, `follow_action`), which note the difference
+between a row's old and new contribution — nothing more for most steps, whose contribution does not change. The
+case step's pipeline writes the transaction's differences in its roll-up phase, the last before the commit
+(`apply_pending`); other writers' commits write theirs. They are added with UPSERTs, in key order, and the open
+alerts of the rows concerned are recounted.
+Adding differences (never totals read earlier) keeps concurrent transactions right on PostgreSQL; taking the roll-up
+rows last, just before the commit and in one global order, keeps them from deadlocking (a batch of timers touches
 many rows) and holds the row locks only for the commit. Savepoints rolled back take their differences with them.
 
 `rebuild` (engine/statistics_rebuild.py) recomputes both tables from `supervision_cases`.
@@ -23,12 +25,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, event, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.base import NO_VALUE
 
 from engine.clock import LOCAL_TZ
-from engine.store.supervision import DailyFigures, DailyWorkingDays, SupervisedCase
+from engine.open_alerts import open_alert_condition
+from engine.store.supervision import AlertAction, DailyFigures, DailyWorkingDays, SupervisedCase
+from engine.store.time_limits import SupervisionAlert
 
 NONE = ""  # the key of "no department / item / officer" (and of item and officer at the department grain)
 FULL, DEPARTMENT = "full", "department"  # the grains
@@ -39,6 +43,7 @@ OPEN_ALERTS = COUNTS.index("open_alerts")
 FIELDS = ("created_at", "department", "item_code", "officer", "status", "on_time", "working_days",
           "clock_stop_days", "extensions")  # fmt: skip
 PENDING = "statistics_rollup"  # the connection's stack of Pending, one per open transaction and savepoint
+ATTACHED = "_statistics_rollup_attached"  # on a Database: its sessions tell the roll-up already
 
 Key = tuple[str, date, str, str, str]
 
@@ -139,15 +144,47 @@ def pending(connection) -> Pending:
     return stack[-1]
 
 
-# --- following the rows (mapper events, inside a flush) -----------------------------------------------------------
+# --- following the rows (told by the unit of work at each flush) --------------------------------------------------
+
+
+def attach(db) -> None:
+    """Have the sessions of `db` (a store Database) tell the roll-up what each flush changed, and write it at commit.
+
+    Declared once, by the engine's configuration, on its own database (not on the classes, not at import): a case
+    step writes its share in the pipeline's roll-up phase (`apply_pending`); writes made around the pipeline (a
+    repair, a rebuild, a test) are written by their own commit."""
+    if db.__dict__.get(ATTACHED):
+        return
+    db.__dict__[ATTACHED] = True
+    for factory in (db.sessions, db.write_sessions, db.lookup_sessions):
+        event.listen(factory, "before_flush", _load_deleted)
+        event.listen(factory, "after_flush", _follow_flush)
+    for name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
+        event.listen(db.engine, name, globals()[f"on_{name}"])
+
+
+def _load_deleted(session, _context, _instances) -> None:
+    """Load what the roll-up takes off a supervision row about to be deleted, while it can still be read."""
+    for row in session.deleted:
+        if isinstance(row, SupervisedCase):
+            for name in FIELDS:
+                getattr(row, name)
+
+
+def _follow_flush(session, _context) -> None:
+    """Note what the flush just written changes in the roll-up (the session still shows its pre-flush state)."""
+    connection = None
+    for kind, rows in (("after_insert", session.new), ("after_update", session.dirty),
+                       ("after_delete", session.deleted)):  # fmt: skip
+        for row in rows:
+            follower = _FOLLOWERS.get(type(row).__name__)
+            if follower is not None:
+                connection = connection or session.connection()
+                follower(kind, connection, row)
 
 
 def follow(kind: str, connection, row: SupervisedCase) -> None:
     """Note the change of a supervision row's contribution after an insert, update or delete of it."""
-    if kind == "before_delete":
-        for name in FIELDS:  # load what after_delete needs while the row can still be read
-            getattr(row, name)
-        return
     if kind == "after_insert":
         old, new = None, contribution(lambda name: getattr(row, name))
     else:
@@ -181,17 +218,21 @@ def follow_alert(kind: str, connection, alert) -> None:
     changes = pending(connection)
     if kind == "after_insert":
         changes.new_alerts.add(alert.id)
-    else:
+    elif kind == "after_delete":
         changes.alert_cases.add(alert.case_id)
 
 
 def follow_action(kind: str, connection, action) -> None:
     """An acknowledgement closes its alert (or, deleted, opens it again): its case's rows are recounted."""
-    if action.kind == "acknowledge":
+    if action.kind == "acknowledge" and kind != "after_update":
         pending(connection).acknowledged.add(action.alert_id)
 
 
-# --- the transaction (connection events) --------------------------------------------------------------------------
+_FOLLOWERS = {SupervisedCase.__name__: follow, SupervisionAlert.__name__: follow_alert,
+              AlertAction.__name__: follow_action}  # fmt: skip
+
+
+# --- the transaction (events of the database's connections) -------------------------------------------------------
 
 
 def _info(connection) -> dict:
@@ -224,7 +265,7 @@ def on_rollback(connection) -> None:
 
 
 def on_commit(connection) -> None:
-    """Apply the transaction's roll-up changes, just before the database commits it."""
+    """Apply what is left of the transaction's roll-up changes, just before the database commits it."""
     stack = _info(connection).pop(PENDING, None)
     if not stack:
         return
@@ -233,6 +274,12 @@ def on_commit(connection) -> None:
         changes.merge(inner)
     if changes:
         apply(connection, changes)
+
+
+def apply_pending(session) -> None:
+    """The pipeline's roll-up phase: write the transaction's changes now, its last writes before the commit."""
+    session.flush()
+    on_commit(session.connection())
 
 
 def apply(connection, changes: Pending) -> None:
@@ -277,8 +324,6 @@ def _resolve_alerts(connection, changes: Pending) -> None:
     while open; cases with an alert acknowledged or deleted are recounted. The rows are the supervision rows as the
     transaction leaves them."""
     queries = _alert_statements()
-    if queries is None:
-        return
     if changes.new_alerts:
         params = {"alerts": sorted(changes.new_alerts)}
         for created, department, item, officer in connection.execute(queries.raised, params):
@@ -317,13 +362,8 @@ class _AlertQueries:
 
 
 @cache
-def _alert_statements() -> _AlertQueries | None:
-    """The alert queries, built once (None when the time-limits area is not installed)."""
-    try:
-        from engine.store.time_limits import SupervisionAlert
-    except ImportError:
-        return None
-    from engine.alerts_board import open_alert_condition
+def _alert_statements() -> _AlertQueries:
+    """The alert queries, built once."""
 
     t, a = SupervisedCase.__table__, SupervisionAlert
     columns = (t.c.created_at, t.c.department, t.c.item_code, t.c.officer)
@@ -341,9 +381,6 @@ def _alert_statements() -> _AlertQueries | None:
 def _recount(grain: str, absent: tuple[bool, ...]):
     """The UPDATE that recounts the open alerts of one roll-up row, for a grain and which of its department (item,
     officer) are '' (standing for NULL or '')."""
-    from engine.alerts_board import open_alert_condition
-    from engine.store.time_limits import SupervisionAlert
-
     d, t = DailyFigures.__table__, SupervisedCase.__table__
     cond = [t.c.created_at >= bindparam("lo"), t.c.created_at < bindparam("hi"), open_alert_condition()]
     for name, none in zip(("department", "item_code", "officer"), absent, strict=False):

@@ -7,7 +7,7 @@ case step, so it is audited in the case's hash chain with the reason and the sup
 from __future__ import annotations
 
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.services.casework import StepContext, run_step
+from engine.step import StepContext, run_step
 from engine.store import Case, HumanTask
 from engine.supervision import ACTION_ROLES, Scope, get_case, scope_of
 

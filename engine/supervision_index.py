@@ -1,8 +1,9 @@
 """Keeps the supervision projection (`supervision_cases`) in step with every case step, and runs the
 procedure rules on it.
 
-`on_event` is registered in the engine's `event_hooks`: the case step calls it after appending its audit event,
-inside the step's transaction, so the projection and any rule alert commit or roll back with the step itself.
+`on_event` is a phase of the case step's pipeline (declared in engine/process_engine.py): the step runs it after
+its audit phase, inside the step's transaction, so the projection and any rule alert commit or roll back with the
+step itself.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _step_facts(session, case: Case, step) -> tuple[SupervisedCase | None, CaseC
         if step.effects.get(EFFECTS_KEY) is not None:
             row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
             return row or _ABSENT, CaseClocks.of_step(step)
-        # The locking query read them with the case (casework.locked_case); else one query here.
+        # The locking query read them with the case (step.locked_case); else one query here.
         found = session.info.get("case_facts", {}).get(case.id)
         if found is None:
             found = session.execute(_ROW_AND_CLOCKS, {"case_id": case.id}).first()

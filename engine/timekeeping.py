@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from engine import deadlines
+from engine import deadlines, escalation
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
-from engine.services.casework import current_step
 from engine.stage_clocks import StepClocks
+from engine.step import current_step
 
 NAMES = (
     "now", "workdays_after", "days_after", "start_limit", "end_limit", "deadline", "deadline_warn",
@@ -118,8 +118,6 @@ def script_functions(engine) -> dict[str, Callable]:
     def alert(kind, stage="case", message=None) -> int:
         """Raise a supervision alert (yellow, red, red_plus or a rule code); red_plus adds a supervision letter.
         Returns the alert id (an alert already raised for this stage run is not raised again)."""
-        from engine import escalation
-
         clocks = _step_clocks("alert")
         return escalation.raise_alert(clocks, kind, stage, message).id
 

@@ -13,8 +13,8 @@ from engine import deadlines, escalation
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
 from engine.scheduler import drain
-from engine.services.casework import run_step
 from engine.stage_clocks import StepClocks
+from engine.step import run_step
 from engine.store import AuditEvent, Case, Notification, SupervisionAlert
 from tests.conftest import FIXTURES
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from engine import alerts_board, escalation, rules
 from engine.clock import LOCAL_TZ
-from engine.services.casework import run_step
 from engine.stage_clocks import StepClocks
+from engine.step import run_step
 from engine.store import ClockStop, Notification, StageClock, SupervisionAlert
 
 

@@ -104,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp):
         app.register_blueprint(bp)
-    from webui.supervision import register as register_supervision  # the supervision console (issue #6)
+    from webui.supervision_board import register as register_supervision  # the supervision console (issue #6)
 
     register_supervision(app)
     try:

@@ -194,12 +194,3 @@ def process_page(key: str):
 @bp.get("/processes/<key>/activity.json")
 def process_counts_json(key: str):
     return activity_counts(engine(), scope(), key, request.args.get("version", type=int))
-
-
-def register(app) -> None:
-    """Register the console pages (/supervision) and its JSON API (/api/v1: cases, trail, alerts, stats)."""
-    from webui import supervision_board  # noqa: F401  (the board and statistics routes join this blueprint)
-    from webui.api_supervision import bp as api_bp
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)

@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
+from engine.rules import RULES
+from webui.api_supervision import bp as api_bp
 from webui.charts import bar_chart, trend_chart
 from webui.context import engine
 from webui.supervision import _departments, bp, scope, viewer
@@ -23,8 +25,6 @@ def alerts():
         officer=request.args.get("officer") or None, include_closed=request.args.get("closed") == "1",
     )  # fmt: skip
     s = scope()
-    from engine.rules import RULES
-
     kinds = {**alerts_board.TIME_KINDS, **{code: rule.title for code, rule in RULES.items()}}
     return render_template(
         "supervision/alerts.html", alerts=alerts_board.list_alerts(engine(), s, f), f=f, kinds=kinds,
@@ -118,3 +118,10 @@ def statistics_page():
                            groupings=statistics.GROUPINGS,
                            csv_url=url_for("supervision.statistics_page", by=by, format="csv",
                                            **{"from": start.isoformat(), "to": end.isoformat()}))  # fmt: skip
+
+
+def register(app) -> None:
+    """Register the console pages (/supervision: cases, board, statistics) and its JSON API (/api/v1: cases, trail,
+    alerts, stats). Here, not in webui/supervision.py: the board's routes join that module's blueprint."""
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)

@@ -10,8 +10,8 @@ from engine import colour, deadlines
 from engine.calendar import calendar_for
 from engine.deadlines import CaseLimits, StageStatus
 from engine.errors import InvalidData, NotFound
-from engine.services.casework import StepContext, run_step
 from engine.stage_clocks import StepClocks
+from engine.step import StepContext, run_step
 
 
 class DeadlineService:

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 
 from sqlalchemy import select
 
 from engine import audit, workflow
+from engine.case_json import case_json, check_json_object
 from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData
 from engine.receipts import next_receipt_no
-from engine.services.casework import StepContext, after_event, json_plain, run_step, save
+from engine.step import StepContext, StepFailed, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
-
-
-def check_json_object(data, what: str = "data") -> dict:
-    """Case and task data must be a JSON object of plain values (the state is JSON)."""
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InvalidData(f"{what} must be a JSON object, got {type(data).__name__}")
-    try:
-        plain = json.loads(json.dumps(data, ensure_ascii=False, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(f"{what} must hold plain JSON values only: {exc}") from None
-    for key in plain:
-        if key.startswith("_"):
-            raise InvalidData(f"{what} field '{key}': names starting with '_' are reserved", [(key, "reserved")])
-    return plain
 
 
 class RuntimeService:
@@ -62,16 +46,16 @@ class RuntimeService:
                 )  # fmt: skip
                 session.add(case)
                 session.flush()
-                ctx = StepContext(engine, session, case, flow, started_by, now)
-                flow.run_engine_steps(ctx.record)
-                save(ctx)
-                event = audit.append(
-                    session, case, now, started_by, "case_started",
-                    {"process": pv.key, "version": pv.version, "data": data, "completed": ctx.trail,
-                     "active": flow.active_elements()},
-                )  # fmt: skip
-                after_event(engine, session, case, event, ctx)
+
+                def apply(ctx: StepContext) -> dict:
+                    flow.run_engine_steps(ctx.record)
+                    return {"process": pv.key, "version": pv.version, "data": data}
+
+                step_on(engine, session, case, started_by, "case_started", apply, flow=flow)
+                engine.pipeline.finish(session)
             return case
+        except StepFailed as failed:
+            raise CaseScriptError("(not started)", failed.failure.element_id, failed.failure.message) from None
         except workflow.ScriptFailure as failure:
             raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
 
@@ -153,19 +137,7 @@ class RuntimeService:
 
     def case_json(self, case: Case, open_tasks, session=None) -> dict:
         """The JSON of a case and its open task rows (as `describe` gives it, from rows the caller has)."""
-        from engine.services.tasks import task_json
-
-        key, version = self._version_names(case.process_version_id, session)
-        tasks = sorted((t for t in open_tasks if t.state == "open"), key=lambda t: t.created_at)
-        return {
-            "id": case.id, "receipt_no": case.receipt_no, "process": key, "version": version,
-            "status": case.status, "data": json_plain(case.data), "tasks": [task_json(t) for t in tasks],
-            "error": {"element": case.error_element, "message": case.error_message}
-            if case.status == "error" else None,
-            "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
-            "completed_at": case.completed_at.isoformat() if case.completed_at else None,
-            "next_timer_at": case.next_timer_at.isoformat() if case.next_timer_at else None,
-        }  # fmt: skip
+        return case_json(case, open_tasks, self._version_names(case.process_version_id, session))
 
     def _version_names(self, version_id: int, session=None) -> tuple[str, int]:
         """(process key, version number) of a process version; versions never change, so they are kept."""

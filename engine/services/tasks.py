@@ -8,20 +8,15 @@ from collections.abc import Iterable
 from sqlalchemy import and_, bindparam, exists, false, or_, select
 
 from engine import workflow
+from engine.case_json import (
+    check_json_object,
+    task_json,  # noqa: F401  (importable here, as before)
+)
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.local_time import SECONDS, shown_with_offset
 from engine.services import inbox as inbox_query
-from engine.services.casework import StepContext, run_step
-from engine.services.runtime import check_json_object
+from engine.step import StepContext, run_step
 from engine.store import HumanTask, TaskCandidate
-
-
-def task_json(t: HumanTask) -> dict:
-    return {
-        "id": t.id, "case_id": t.case_id, "bpmn_id": t.bpmn_id, "name": t.name, "lane": t.lane,
-        "candidate_groups": list(t.candidate_groups or []), "assignee": t.assignee, "state": t.state,
-        "form_key": t.form_key, "due_at": t.due_at.isoformat() if t.due_at else None,
-    }  # fmt: skip
 
 
 def _actor_of(user, actor):

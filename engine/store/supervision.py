@@ -4,14 +4,15 @@
 the case's JSON data and its deadlines at every step, so that a case list over a million cases is an indexed
 query instead of a scan of JSON. `accountability_records` are the 过错责任追究 decisions against an officer or a
 window. `statistics_daily` and `statistics_daily_working_days` roll the projection up per day of receipt for the
-statistics page; engine/statistics_rollup.py keeps them in step with the projection and the alerts.
+statistics page; engine/statistics_rollup.py keeps them in step with the projection and the alerts (the store
+knows nothing of it: the engine's configuration attaches it to the database).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Engine, ForeignKey, Index, Integer, String, Text, event, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base
@@ -154,38 +155,3 @@ class AlertAction(Base):
     reply_due_at: Mapped[datetime | None]
     acted_by: Mapped[str] = mapped_column(String(100))
     acted_at: Mapped[datetime]
-
-
-def _roll_up(follow: str, kind: str):
-    def listener(_mapper, connection, target) -> None:
-        from engine import statistics_rollup
-
-        getattr(statistics_rollup, follow)(kind, connection, target)
-
-    return listener
-
-
-def _transaction(name: str):
-    def listener(connection, *args) -> None:
-        from engine import statistics_rollup
-
-        getattr(statistics_rollup, name)(connection, *args)
-
-    return listener
-
-
-# The statistics roll-up follows every write of a supervision row, an alert or an action on an alert (noted at each
-# flush) and is written at commit, in the same transaction (as an index follows its table).
-for _kind in ("after_insert", "after_update", "before_delete", "after_delete"):
-    event.listen(SupervisedCase, _kind, _roll_up("follow", _kind))
-for _kind in ("after_insert", "after_delete"):
-    event.listen(AlertAction, _kind, _roll_up("follow_action", _kind))
-try:
-    from engine.store.time_limits import SupervisionAlert
-except ImportError:  # the time-limits area is not installed: no alerts
-    pass
-else:
-    for _kind in ("after_insert", "after_delete"):
-        event.listen(SupervisionAlert, _kind, _roll_up("follow_alert", _kind))
-for _name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
-    event.listen(Engine, _name, _transaction(f"on_{_name}"))
