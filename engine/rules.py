@@ -217,7 +217,7 @@ def _may_notice(ev, payload: dict, f: Facts) -> bool:
 
 
 def _stage_over_limit(f: Facts) -> list[Finding]:
-    from engine.deadlines import ClockFacts, Interval, calendar_for, stage_status
+    from engine.deadlines import ClockFacts, Interval, calendar_for, policy_of, stage_status
 
     # A single stage, not the whole case: the case clock has its own red / red-plus alerts (DOMAIN.md).
     ended = [c for c in f.clocks if c.ended_at is not None and c.ended_at >= f.now and c.stage != "case"]
@@ -227,10 +227,12 @@ def _stage_over_limit(f: Facts) -> list[Finding]:
     calendar = calendar_for(f.engine, f.session)
     found = []
     for clock in ended:
-        status = stage_status(calendar, ClockFacts.of(clock), stops, f.now)
+        status = stage_status(calendar, ClockFacts.of(clock), stops, f.now, policy_of(f.engine))
         if status.colour in ("red", "red_plus"):
-            limit = status.statutory if status.colour == "red_plus" else (status.promised or status.statutory)
-            due = status.statutory_due if status.colour == "red_plus" else status.promised_due
+            # red+ is the statutory limit passed, or (a staging by working days after red) the promised one late
+            statutory = status.statutory_due is not None and clock.ended_at > status.statutory_due
+            limit = status.statutory if statutory else (status.promised or status.statutory)
+            due = status.statutory_due if statutory else status.promised_due
             message = (f"环节 {clock.stage} 时限 {limit}（{clock.basis or '承诺时限'}），"
                        f"应于 {shown(due, DAY)} 前完成，实际 {shown(clock.ended_at, DAY)} 完成")  # fmt: skip
             found.append(Finding("stage_over_limit", clock.stage, message, clock.element))
