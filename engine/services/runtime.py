@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine import audit, policy, workflow
 from engine.case_json import case_json, check_json_object
+from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
 from engine.step import StepContext, StepFailed, run_step, step_on
@@ -167,12 +168,12 @@ class RuntimeService:
 
     def get(self, case_id: str) -> Case:
         with self.engine.db.lookup_session() as session:
-            return _find(session, case_id)
+            return find_case(session, case_id)
 
     def describe(self, case_id: str) -> dict:
         """The case as JSON: {id, receipt_no, process, version, status, data, tasks:[...]}."""
         with self.engine.db.session() as session:
-            case = _find(session, case_id)
+            case = find_case(session, case_id)
             tasks = session.scalars(
                 select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "open")
                 .order_by(HumanTask.created_at)
@@ -183,7 +184,7 @@ class RuntimeService:
         """The case as `describe` gives it, when `who` may see it (the policy's `see_case`); NotFound otherwise,
         so a case out of their reach does not exist for them."""
         with self.engine.db.session() as session:
-            case = _find(session, case_ref)
+            case = find_case(session, case_ref)
             tasks = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)
                                     .order_by(HumanTask.created_at)).all()  # fmt: skip
             if not policy.decide(policy.subject(self.engine, who), "see_case", policy.case_target(case, tasks)):
@@ -214,11 +215,3 @@ class RuntimeService:
                     row = own.execute(query).one()
             names = self._versions[version_id] = (row.key, row.version)
         return names
-
-
-def _find(session, ref: str) -> Case:
-    """The case with this id, else with this receipt number."""
-    case = session.get(Case, ref) or session.scalars(select(Case).where(Case.receipt_no == ref)).first()
-    if case is None:
-        raise NotFound(f"case {ref} does not exist")
-    return case
