@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, select
 
+from engine import escalation
+from engine.deadlines import calendar_for
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.open_alerts import open_alert_condition
 from engine.receipts import next_value
+from engine.stages import stage_label
+from engine.step import run_step
 from engine.store.supervision import AccountabilityRecord, AlertAction
 from engine.store.time_limits import SupervisionAlert, SupervisionLetter
 from engine.supervision import ACTION_ROLES, Scope, scope_of
@@ -27,6 +31,8 @@ FAULT_KINDS = {
 }  # fmt: skip
 MEASURES = {"reminder": "提醒谈话", "admonition": "诫勉谈话", "criticism": "通报批评", "disciplinary": "移送纪检监察"}
 MAX_REPLY_WORKDAYS = 30
+# A letter may concern a case in any state (an alert outlives the running case it was raised on).
+CASE_STATUSES = ("running", "suspended", "error", "completed", "terminated")
 
 
 def _kind_info(kind: str) -> tuple[str, str | None]:
@@ -91,6 +97,7 @@ def _alert_json(alert: SupervisionAlert, actions: list[AlertAction]) -> dict:
     ack = next((x for x in actions if x.kind == "acknowledge"), None)
     return {
         "id": alert.id, "case_id": alert.case_id, "receipt_no": alert.receipt_no, "stage": alert.stage,
+        "stage_name": stage_label(alert.stage),
         "kind": alert.kind, "title": title, "article": article, "message": alert.message,
         "department": alert.department, "officers": list(alert.officers or []), "element": alert.element,
         "due_at": alert.due_at.isoformat() if alert.due_at else None, "raised_at": alert.raised_at.isoformat(),
@@ -126,7 +133,8 @@ def acknowledge(engine, user, alert_id: int, note: str) -> dict:
 
 def issue_letter(engine, user, alert_id: int, department: str, reply_workdays: int, note: str) -> dict:
     """Issue a supervision letter (督办函) about an alert to a department in scope; its leader must reply within
-    `reply_workdays` working days."""
+    `reply_workdays` working days. One case step: the letter goes on the case's audit trail and reaches its
+    addressee (or their AB backup) in the same transaction."""
     _require_supervisor(user)
     note = _reason(note)
     if not isinstance(reply_workdays, int) or not 1 <= reply_workdays <= MAX_REPLY_WORKDAYS:
@@ -137,27 +145,39 @@ def issue_letter(engine, user, alert_id: int, department: str, reply_workdays: i
     if not scope.allows(department):
         raise Forbidden(f"department {department} is outside your supervision scope")
     addressee = engine.identity.department(department)  # NotFound for an unknown department
-    from engine.deadlines import calendar_for
+    with engine.db.session() as session:
+        case_id = _alert_in_scope(session, scope, alert_id).case_id
+    issued: dict = {}
 
-    now = engine.now()
-    with engine.db.session() as session, session.begin():
-        alert = _alert_in_scope(session, scope, alert_id)
-        reply_due = calendar_for(engine, session).add_workdays(now, reply_workdays).end_of_day()
-        year = now.astimezone(reply_due.tzinfo).year
-        title, article = _kind_info(alert.kind)
-        letter = SupervisionLetter(
-            letter_no=f"监督〔{year}〕{next_value(session, f'supervision_letter:{year}'):04d}号", alert_id=alert.id,
-            case_id=alert.case_id, department=department, addressed_to=addressee.leader,
-            subject=f"关于办件{alert.receipt_no}{title}的督办函",
-            body=f"{addressee.name}：办件{alert.receipt_no}（{alert.stage}）{title}"
-                 f"{'（' + article + '）' if article else ''}。{note} 请于{reply_due:%Y年%m月%d日}前书面回复办理情况。",
-            issued_at=now,
-        )  # fmt: skip
-        session.add(letter)
-        session.flush()
-        session.add(AlertAction(alert_id=alert.id, kind="letter", note=note, letter_id=letter.id,
-                                reply_due_at=reply_due, acted_by=user.username, acted_at=now))  # fmt: skip
-    return {"letter_id": letter.id, "letter_no": letter.letter_no, "reply_due_at": reply_due.isoformat()}
+    def apply(ctx) -> dict:
+        alert = _alert_in_scope(ctx.session, scope, alert_id)
+        reply_due = calendar_for(engine, ctx.session).add_workdays(ctx.now, reply_workdays).end_of_day()
+        letter = _letter(ctx.session, ctx.now, alert, department, addressee, note, reply_due)
+        ctx.session.add(AlertAction(alert_id=alert.id, kind="letter", note=note, letter_id=letter.id,
+                                    reply_due_at=reply_due, acted_by=user.username, acted_at=ctx.now))  # fmt: skip
+        escalation.notify_letter(engine, ctx.session, letter, ctx.now)
+        issued.update(letter_id=letter.id, letter_no=letter.letter_no, reply_due_at=reply_due.isoformat())
+        return {**escalation.letter_payload(letter), "note": note}
+
+    run_step(engine, case_id, user.username, "letter_issued", apply, statuses=CASE_STATUSES, load_flow=False)
+    return issued
+
+
+def _letter(session, now, alert: SupervisionAlert, department: str, addressee, note: str,
+            reply_due) -> SupervisionLetter:  # fmt: skip
+    year = now.astimezone(reply_due.tzinfo).year
+    title, article = _kind_info(alert.kind)
+    letter = SupervisionLetter(
+        letter_no=f"监督〔{year}〕{next_value(session, f'supervision_letter:{year}'):04d}号", alert_id=alert.id,
+        case_id=alert.case_id, department=department, addressed_to=addressee.leader,
+        subject=f"关于办件{alert.receipt_no}{title}的督办函",
+        body=f"{addressee.name}：办件{alert.receipt_no}（{stage_label(alert.stage)}）{title}"
+             f"{'（' + article + '）' if article else ''}。{note} 请于{reply_due:%Y年%m月%d日}前书面回复办理情况。",
+        issued_at=now,
+    )  # fmt: skip
+    session.add(letter)
+    session.flush()
+    return letter
 
 
 def record_accountability(engine, user, *, target_kind: str, target: str, fault_kind: str, reason: str,

@@ -116,6 +116,10 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("yellow", "warn", "<=", "now"),
     ("yellow", "due", "<=", "yellow_until"),
 )
+# The days-left line stands in for a warn instant: a clock that has one (a stage clock, the supervision row) is
+# warned by it alone — it holds the days-left rule already, and leaves it out for a limit no longer than the
+# window (deadlines: a 1 wd acceptance stage is not yellow when it begins); a task's due instant has none.
+DAYS_LEFT = ("yellow", "due", "<=", "yellow_until")
 _PY = {"<": operator.lt, "<=": operator.le}
 _INVERSE = {"<": ">=", "<=": ">"}
 
@@ -130,8 +134,11 @@ def colour_of(at: Thresholds, due: datetime | None, warn: datetime | None = None
     if due is None:
         return untimed
     values = {"due": due, "warn": warn, "statutory": statutory}
-    for colour, instant, op, threshold in RULES:
+    for line in RULES:
+        colour, instant, op, threshold = line
         value = values[instant]
+        if line == DAYS_LEFT and warn is not None:
+            continue
         if value is not None and _PY[op](value, getattr(at, threshold)):
             return colour
     return "green"
@@ -149,11 +156,13 @@ class Columns:
     stopped_colour: object = None
 
     def lines(self):
-        """The rule's lines this table can hold, each (colour, holds, fails) as SQL conditions."""
-        for colour, instant, op, threshold in RULES:
+        """The rule's lines this table can hold, each (colour, instant, op, threshold, column, guard): `guard`, the
+        warn column whose value sets the days-left line aside (colour_of's DAYS_LEFT), else None."""
+        for line in RULES:
+            colour, instant, op, threshold = line
             column = getattr(self, instant)
             if column is not None:
-                yield colour, instant, op, threshold, column
+                yield colour, instant, op, threshold, column, self.warn if line == DAYS_LEFT else None
 
     def _frozen(self, holds: bool):
         if holds:
@@ -164,8 +173,11 @@ class Columns:
 _SQL = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-def _line(instant: str, op: str, column, threshold, holds: bool):
+def _line(instant: str, op: str, column, threshold, holds: bool, guard=None):
     compare = _SQL[op if holds else _INVERSE[op]]
+    if guard is not None:  # the line counts only where the clock has no warn instant
+        unguarded = _line(instant, op, column, threshold, holds)
+        return and_(guard.is_(None), unguarded) if holds else or_(guard.is_not(None), unguarded)
     if instant == "due":  # never NULL once the untimed line is passed
         return compare(column, threshold)
     if holds:
@@ -185,7 +197,7 @@ def colour_sql(cols: Columns, at: Mapping[str, object], untimed: str = "none"):
     if cols.stopped is not None:
         whens.append((cols._frozen(True), cols.stopped_colour))
     whens.append((cols.due.is_(None), _word(untimed)))
-    whens += [(_line(i, op, column, at[t], True), _word(c)) for c, i, op, t, column in cols.lines()]
+    whens += [(_line(i, op, column, at[t], True, g), _word(c)) for c, i, op, t, column, g in cols.lines()]
     return case(*whens, else_=_word("green"))
 
 
@@ -208,10 +220,10 @@ def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], u
     if untimed in wanted:
         branches.append(and_(*failed, cols.due.is_(None)))
     failed.append(cols.due.is_not(None))
-    for colour, instant, op, threshold, column in cols.lines():
+    for colour, instant, op, threshold, column, guard in cols.lines():
         if colour in wanted:
-            branches.append(and_(*failed, _line(instant, op, column, at[threshold], True)))
-        failed.append(_line(instant, op, column, at[threshold], False))
+            branches.append(and_(*failed, _line(instant, op, column, at[threshold], True, guard)))
+        failed.append(_line(instant, op, column, at[threshold], False, guard))
     if "green" in wanted:
         branches.append(and_(*failed))
     return or_(*branches) if branches else false()

@@ -226,10 +226,19 @@ def due(cal: WorkdayCalendar, start: date, limit: Limit, stopped: int, extension
     return result
 
 
+def _by_days_left(cal, start: date, due_day: date, policy: ColourPolicy) -> bool:
+    """Whether the "days left" half of the yellow rule applies: not to a limit no longer than the warning window,
+    which it would turn yellow the moment the stage begins (a 1 wd acceptance stage is not about to expire when
+    the application is received); such a limit warns by the share used only."""
+    return cal.workdays_between(start, due_day) > policy.warn_workdays
+
+
 def _warn_day(cal, start: date, due_day: date, total: Limit, stopped: int, policy: ColourPolicy) -> date:
     day = due_day  # first day with at most `warn_workdays` working days left
     while day > start and cal.workdays_between(day - timedelta(days=1), due_day) <= policy.warn_workdays:
         day -= timedelta(days=1)
+    if not _by_days_left(cal, start, due_day, policy):
+        day = due_day
     need = math.ceil(policy.warn_ratio * total.n - 1e-9) + stopped  # first day with the share used
     used_day = cal.add_workdays(start, need).day if total.unit == "wd" else start + timedelta(days=need)
     return max(start, min(day, used_day))

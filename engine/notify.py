@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import String, and_, case, func, literal, select, union_all, update
+from sqlalchemy import String, and_, bindparam, case, func, literal, select, union_all, update
 
 from engine.errors import NotFound
 from engine.identity import absences_in_force
@@ -135,6 +135,48 @@ def enqueue(engine, session, channel: str, recipient: str, subject: str, body: s
     )  # fmt: skip
     session.add(row)
     return row
+
+
+# The backups in force of some users (built once: bound at execution), by the identity rule of an absence in force.
+_BACKUPS = absences_in_force(
+    select(Absence.username, Absence.backup).where(Absence.username.in_(bindparam("names", expanding=True))),
+    bindparam("now"),
+).order_by(Absence.id)
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Who receives a notification meant for `meant_for`: that person, or their AB backup while they are absent
+    (a group name is its own recipient)."""
+
+    recipient: str
+    meant_for: str
+
+    @property
+    def covering(self) -> bool:
+        return self.recipient != self.meant_for
+
+
+def addressees(session, names: list[str], now: datetime) -> list[Addressee]:
+    """Each of `names` as it is to be reached now: an absent colleague through their backup (AB岗, by the identity
+    rule of an absence in force), everyone else in person; one statement, read without flushing the caller's
+    pending rows."""
+    names = list(dict.fromkeys(n for n in names if n))
+    if not names:
+        return []
+    with session.no_autoflush:
+        backups = dict(session.execute(_BACKUPS, {"names": names, "now": now}).all())  # the latest absence wins
+    return [Addressee(backups.get(name, name), name) for name in names]
+
+
+def enqueue_for(engine, session, addressee: Addressee, channels, subject: str, body: str, now: datetime, *,
+                case_id: str | None = None, alert_id: int | None = None) -> list[Notification]:  # fmt: skip
+    """Queue one message to an addressee on each of `channels`; a backup is told whom they receive it for."""
+    if addressee.covering:
+        body = f"（AB岗代收：原发给 {addressee.meant_for}）\n{body}"
+    rows = (enqueue(engine, session, channel, addressee.recipient, subject, body, now, case_id=case_id,
+                    alert_id=alert_id) for channel in channels)  # fmt: skip
+    return [row for row in rows if row is not None]
 
 
 @dataclass

@@ -14,8 +14,8 @@ What the rules read — the names of the procedures in processes/ and their form
   `limits`; enforcement: `legal_review_grounds`, `hearing_held`, `legal_review_result`, `outcome`, `fine_amount`,
   `penalties`, and the content of the notice of rights `notified_fine` / `notified_penalties`;
 - the stage clocks and clock stops of the time-limits area.
-Each alert is raised once per case, rule and stage (an alert the diagram raised itself with the same code and
-stage is not raised twice).
+Each alert is raised once per case, rule and stage, through escalation.record (an alert the diagram raised itself
+with the same code and stage is not raised twice); it is audited and notified like every alert.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from functools import cached_property
 
 from sqlalchemy import bindparam, select
 
+from engine import escalation
 from engine.local_time import DAY, shown
 from engine.store import AuditEvent, ClockStop, StageClock
 from engine.store.time_limits import SupervisionAlert
@@ -42,16 +43,11 @@ CERTIFICATE_WORKDAYS = 10  # 行政许可法第44条
 MIN_PROCESSING = timedelta(minutes=30)  # a promised item decided faster than this was entered after the fact
 
 
-# Built once (bound at execution): the case's trail before an event, and whether it has an alert of a kind.
+# Built once (bound at execution): the case's trail before an event.
 _TRAIL_BEFORE = (
     select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.payload)
     .where(AuditEvent.case_id == bindparam("case_id"), AuditEvent.seq < bindparam("seq"))
     .order_by(AuditEvent.seq)
-)
-_ALERT_OF = select(SupervisionAlert.id).where(
-    SupervisionAlert.case_id == bindparam("case_id"),
-    SupervisionAlert.kind == bindparam("kind"),
-    SupervisionAlert.stage == bindparam("stage"),
 )
 
 
@@ -221,7 +217,7 @@ def _may_notice(ev, payload: dict, f: Facts) -> bool:
 
 
 def _stage_over_limit(f: Facts) -> list[Finding]:
-    from engine.deadlines import ClockFacts, Interval, calendar_for, stage_status
+    from engine.deadlines import ClockFacts, Interval, calendar_for, policy_of, stage_status
 
     # A single stage, not the whole case: the case clock has its own red / red-plus alerts (DOMAIN.md).
     ended = [c for c in f.clocks if c.ended_at is not None and c.ended_at >= f.now and c.stage != "case"]
@@ -231,10 +227,12 @@ def _stage_over_limit(f: Facts) -> list[Finding]:
     calendar = calendar_for(f.engine, f.session)
     found = []
     for clock in ended:
-        status = stage_status(calendar, ClockFacts.of(clock), stops, f.now)
+        status = stage_status(calendar, ClockFacts.of(clock), stops, f.now, policy_of(f.engine))
         if status.colour in ("red", "red_plus"):
-            limit = status.statutory if status.colour == "red_plus" else (status.promised or status.statutory)
-            due = status.statutory_due if status.colour == "red_plus" else status.promised_due
+            # red+ is the statutory limit passed, or (a staging by working days after red) the promised one late
+            statutory = status.statutory_due is not None and clock.ended_at > status.statutory_due
+            limit = status.statutory if statutory else (status.promised or status.statutory)
+            due = status.statutory_due if statutory else status.promised_due
             message = (f"环节 {clock.stage} 时限 {limit}（{clock.basis or '承诺时限'}），"
                        f"应于 {shown(due, DAY)} 前完成，实际 {shown(clock.ended_at, DAY)} 完成")  # fmt: skip
             found.append(Finding("stage_over_limit", clock.stage, message, clock.element))
@@ -426,31 +424,24 @@ def findings(engine, session, case, event, row=None, clocks=None) -> list[Findin
 
 
 def evaluate(engine, session, case, event, row=None, clocks=None) -> list[SupervisionAlert]:
-    """Raise an alert for each new finding (one per case, rule and stage) in the step's transaction."""
+    """Raise an alert for each new finding, through the one way alerts are raised (escalation.record: once per
+    case, rule and stage, audited and notified), in the step's transaction."""
     if case.status == "terminated":
         return []
     raised = []
     for finding in findings(engine, session, case, event, row, clocks):
-        if _raised_before(session, case, finding):
-            continue
         rule = RULES[finding.code]
-        alert = SupervisionAlert(
-            case_id=case.id, receipt_no=case.receipt_no, stage=finding.stage, kind=finding.code,
-            message=f"{rule.title}（{rule.article}）：{finding.message}",
-            department=(case.data or {}).get("department"), officers=[event.actor], due_at=None,
-            raised_at=event.at, element=finding.element,
-        )  # fmt: skip
-        session.add(alert)
-        raised.append(alert)
+        spec = escalation.Alert(finding.code, finding.stage, f"{rule.title}（{rule.article}）：{finding.message}",
+                                element=finding.element)  # fmt: skip
+        if escalation.existing(session, case.id, spec) is not None:
+            continue  # judged (and raised) on an earlier step, or by the diagram itself
+        spec.officers = _responsible(session, case, event)
+        raised.append(escalation.record(engine, session, case, event.at, spec))
     return raised
 
 
-def _raised_before(session, case, finding: Finding) -> bool:
-    """Whether the case already has this alert (stored, or added earlier in this step), read without a flush."""
-    for pending in session.new:
-        if (isinstance(pending, SupervisionAlert) and pending.case_id == case.id and pending.kind == finding.code
-                and pending.stage == finding.stage):  # fmt: skip
-            return True
-    with session.no_autoflush:
-        params = {"case_id": case.id, "kind": finding.code, "stage": finding.stage}
-        return session.scalars(_ALERT_OF, params).first() is not None
+def _responsible(session, case, event) -> list[str]:
+    """Whom a rule alert names: the person whose completed task it judges, else whoever holds the case now."""
+    if event.action == "task_completed" and event.actor:
+        return [event.actor]
+    return escalation.holders(escalation.open_tasks(session, case.id)) or [event.actor]

@@ -16,9 +16,11 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, false, func, or_, select, true
 
 from engine import local_time
+from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
 from engine.colour import COLOURS, Columns, Thresholds, colour_in, colour_sql, thresholds_for
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import Forbidden, InvalidData
+from engine.stages import stage_label
 from engine.store.supervision import SupervisedCase
 from engine.supervision_index import OPEN_STATUSES, colour_at
 
@@ -211,6 +213,7 @@ def row_json(row: SupervisedCase, at: Thresholds) -> dict:
         "created_at": iso(row.created_at), "warn_at": iso(row.warn_at), "due_at": iso(row.due_at),
         "statutory_due_at": iso(row.statutory_due_at), "completed_at": iso(row.completed_at),
         "working_days": row.working_days, "on_time": row.on_time, "extensions": row.extensions,
+        "stage_name": stage_label(row.stage) if row.stage else None,
     }  # fmt: skip
 
 
@@ -256,7 +259,7 @@ def colour_counts(engine, scope: Scope, f: CaseFilter | None = None, *, session=
 
 CSV_COLUMNS = [
     ("receipt_no", "办件编号"), ("item_name", "事项"), ("department", "实施部门"), ("applicant", "申请人"),
-    ("officer", "受理人"), ("stage", "当前环节"), ("status", "状态"), ("colour", "灯色"),
+    ("officer", "受理人"), ("stage_name", "当前环节"), ("status", "状态"), ("colour", "灯色"),
     ("created_at", "收件时间"), ("due_at", "承诺期限"), ("statutory_due_at", "法定期限"),
     ("completed_at", "办结时间"), ("working_days", "用时（工作日）"), ("on_time", "按时办结"),
 ]  # fmt: skip
@@ -295,13 +298,12 @@ def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
 
 
 def get_case(engine, scope: Scope, case_ref: str) -> SupervisedCase:
-    """The supervision row of a case (by id or receipt number) that lies in the viewer's scope."""
+    """The supervision row of a case (by id or receipt number, as engine.case_lookup finds it) that lies in the
+    viewer's scope."""
     with engine.db.session() as session:
-        row = (
-            session.get(SupervisedCase, case_ref)
-            or session.scalars(select(SupervisedCase).where(SupervisedCase.receipt_no == case_ref)).first()
-        )
-    # Outside the scope reads as unknown: a supervisor must not learn that another town's case exists.
+        row = session.get(SupervisedCase, find_case(session, case_ref).id)
+    # Outside the scope reads as unknown, in the same words: a supervisor must not learn that another town's
+    # case exists.
     if row is None or not scope.allows(row.department):
-        raise NotFound(f"case {case_ref} does not exist in your supervision scope")
+        raise case_not_found(case_ref)
     return row

@@ -411,8 +411,9 @@ class CaseWorkflow:
         return deepcopy(self.data.case)
 
     def share_data(self) -> dict:
-        """Show every task that is on the way the case's variables as they are now (a waiting branch, a form
-        that was opened before another branch wrote), and return them."""
+        """The case's variables, for the case's data snapshot. Every task on the way (a waiting branch, a form
+        opened before another branch wrote) already shows them: each move of the workflow ends by showing them
+        to the ready, waiting and started tasks."""
         return self.current_data()
 
     def _show_all(self) -> None:

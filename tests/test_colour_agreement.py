@@ -125,8 +125,11 @@ def test_stage_status_colours_by_the_rule_on_its_own_instants():
         by_rule = colour_of(thresholds(CAL, at, policy), status.promised_due, status.warn_at, status.statutory_due)
         assert status.colour == by_rule
         if status.promised_due is not None and status.colour in ("green", "yellow"):
-            # yellow exactly when at most N working days are left or the share of the promised limit is used
-            warned = status.days_left <= policy.warn_workdays or status.used >= policy.warn_ratio
+            # yellow exactly when at most N working days are left or the share of the promised limit is used; the
+            # days left count only for a limit longer than N working days (else it is yellow from its start)
+            start, due_day = facts.started_at.astimezone(LOCAL_TZ).date(), status.promised_due.date()
+            longer = CAL.workdays_between(start, due_day) > policy.warn_workdays
+            warned = (status.days_left <= policy.warn_workdays and longer) or status.used >= policy.warn_ratio
             assert (status.colour == "yellow") == warned, (facts, stops, now, status)
 
 

@@ -220,6 +220,20 @@ def test_colour_policy_is_configurable_and_eighty_percent_rule_applies():
     assert stage_status(cal, facts, [], _local(2026, 10, 9), strict).colour == "yellow"  # 10 of 20 used
 
 
+def test_a_limit_no_longer_than_the_warning_window_is_not_yellow_when_it_starts():
+    """The acceptance stage (1 wd promised) turns yellow on its due day by the share used, not at its start."""
+    cal = workcal.WorkdayCalendar.from_holidays(workcal.package_years())
+    accept = ClockFacts("accept", _local(2026, 9, 18, 9), statutory=Limit(5, "wd"), promised=Limit(1, "wd"))
+    at_start = stage_status(cal, accept, [], _local(2026, 9, 18, 9))
+    assert at_start.colour == "green" and at_start.warn_at > accept.started_at
+    assert at_start.warn_at == datetime(2026, 9, 20, tzinfo=LOCAL_TZ)  # its due day (a 调休 working day)
+    assert stage_status(cal, accept, [], _local(2026, 9, 19, 12)).colour == "green"
+    assert stage_status(cal, accept, [], _local(2026, 9, 20, 9)).colour == "yellow"
+    two = ClockFacts("copy", _local(2026, 9, 18, 9), promised=Limit(2, "wd"))
+    assert stage_status(cal, two, [], _local(2026, 9, 18, 9)).colour == "green"
+    assert stage_status(cal, two, [], _local(2026, 9, 21, 9)).colour == "yellow"  # 2 of 2 used
+
+
 def test_finished_stage_keeps_the_colour_it_finished_with():
     cal = workcal.WorkdayCalendar.from_holidays(workcal.package_years())
     late = ClockFacts("review", _local(2026, 9, 18), _local(2026, 9, 30), promised=Limit(5, "wd"))

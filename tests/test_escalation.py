@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from engine import deadlines, escalation
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
 from engine.scheduler import drain
-from engine.services.casework import run_step
 from engine.stage_clocks import StepClocks
+from engine.step import run_step
 from engine.store import AuditEvent, Case, Notification, SupervisionAlert
 from tests.conftest import FIXTURES
 
@@ -180,3 +181,40 @@ def test_a_warning_that_fires_after_the_limit_says_how_late_not_a_negative_count
     assert "预警时已超过承诺期限 2026-11-16 4 个工作日" in late and "-4" not in late and "剩余" not in late
     on_time = _default_message("yellow", "review", "QX-1", {}, StageStatus(**{**status.__dict__, "days_left": 2}))
     assert "剩余 2 个工作日" in on_time
+
+
+def _notifications(engine, case_id) -> list[tuple[str, str]]:
+    with engine.db.session() as s:
+        return sorted((n.channel, n.recipient) for n in s.scalars(select(Notification).where(
+            Notification.case_id == case_id)))  # fmt: skip
+
+
+def test_the_same_alert_raised_twice_is_one_row_one_audit_event_one_notification(engine, approval):
+    def twice(ctx):
+        clocks = StepClocks.of(ctx)
+        assert escalation.raise_alert(clocks, "yellow", "review").id == escalation.raise_alert(
+            clocks, "yellow", "review").id  # fmt: skip
+
+    run_step(engine, approval.id, "supervisor", "manual_alert", twice)
+    run_step(engine, approval.id, "supervisor", "manual_alert", twice)  # a later step: still the same alert
+    assert _alerts(engine, approval.id) == [("yellow", "review")]
+    assert _count(engine, approval.id, "alert_raised") == 1
+    assert _notifications(engine, approval.id) == [("in_app", OFFICER), ("sms", OFFICER)]
+    assert engine.history.verify(approval.id)[0].ok
+
+
+def test_an_alert_for_an_absent_officer_reaches_their_backup_not_them(engine, clock, approval):
+    engine.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    engine.identity.add_department("qx-scjg", "示范县市场监督管理局", "county", leader=LEADER)
+    for name in (OFFICER, "zhou.beifen"):
+        engine.identity.add_user(name, "correct-horse-9", "qx-scjg", ["reviewer"])
+    engine.contacts = {**engine.contacts, "zhou.beifen": {"phone": "13900000003"}}
+    engine.identity.set_absent(OFFICER, "zhou.beifen")
+    clock.set(_at(9, 22))  # the review stage turns yellow
+    assert drain(engine) == 1
+    (alert,) = escalation.alerts(engine, case_id=approval.id)
+    assert alert.officers == [OFFICER]  # responsible is still the officer holding the task
+    assert _notifications(engine, approval.id) == [("in_app", "zhou.beifen"), ("sms", "zhou.beifen")]
+    with engine.db.session() as s:
+        sms = s.scalars(select(Notification).where(Notification.channel == "sms")).one()
+    assert sms.address == "13900000003" and f"原发给 {OFFICER}" in sms.body and "即将到期" in sms.body

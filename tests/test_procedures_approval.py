@@ -239,6 +239,25 @@ def test_approval_overdue_raises_yellow_then_red_then_supervision_letter(procedu
     assert [t.bpmn_id for t in open_tasks(engine, case.id)] == ["review"]  # the case still waits for its review
 
 
+def test_approval_received_and_accepted_at_once_raises_no_acceptance_warning(procedures, clock):
+    """The acceptance stage (promised 1 wd) is not about to expire when it begins: it turns yellow on its last
+    day, not the second the application is received or accepted."""
+    engine = procedures
+    case = apply(engine, "SCJG-XK-001")
+    assert engine.deadlines.stage(case.id, "accept").colour == "green"
+    clock.advance(timedelta(seconds=1))
+    advance_to(engine, clock, clock.now())
+    assert alerts(engine, case.id) == []
+    complete(engine, case.id, "accept", ACCEPT, "clerk.li")
+    assert alerts(engine, case.id) == []
+
+    waiting = apply(engine, "SCJG-XK-001")  # not accepted: warned on its due day 09-20 (调休 working day)
+    advance_to(engine, clock, local(date(2026, 9, 19), 23))
+    assert alerts(engine, waiting.id) == []
+    advance_to(engine, clock, local(date(2026, 9, 20)))
+    assert alerts(engine, waiting.id) == [("yellow", "accept")]
+
+
 def test_approval_deemed_accepted_when_no_answer_within_five_workdays(procedures, clock):
     engine = procedures
     case = apply(engine, "SCJG-XK-001")

@@ -8,9 +8,11 @@ import pytest
 import supervision_world as world
 from sqlalchemy import select
 
-from engine import rules
+from engine import alerts_board, escalation, rules
 from engine.clock import LOCAL_TZ
-from engine.store import ClockStop, StageClock, SupervisionAlert
+from engine.stage_clocks import StepClocks
+from engine.step import run_step
+from engine.store import ClockStop, Notification, StageClock, SupervisionAlert
 
 
 @pytest.fixture
@@ -202,3 +204,62 @@ def test_a_fee_not_in_the_catalog(county, clock):
 def test_every_rule_cites_an_article():
     assert len(rules.RULES) >= 10
     assert all("法" in r.article and "第" in r.article for r in rules.RULES.values())
+
+
+def _trail_actions(engine, case) -> list[str]:
+    return [e.action for e in engine.history.trail(case.id)]
+
+
+def _in_app(engine, case) -> list[tuple[str, str]]:
+    with engine.db.session() as session:
+        rows = session.scalars(select(Notification).where(Notification.case_id == case.id,
+                                                          Notification.channel == "in_app"))  # fmt: skip
+        return sorted((n.recipient, n.subject) for n in rows)
+
+
+def test_a_rule_alert_is_audited_and_notified_like_a_timer_alert(county):
+    case = world.start(county, "town-a")
+    world.complete(county, case.id, "accept", "clerk.a", {"outcome": "refuse"})
+    (alert,) = _alerts_of(county, case)
+    assert alert.officers == ["clerk.a"]  # the clerk who refused without a reason
+    assert _trail_actions(county, case) == ["case_started", "task_completed", "alert_raised"]
+    raised = county.history.trail(case.id)[-1].payload
+    assert raised["alert_id"] == alert.id and raised["kind"] == "refuse_without_reason"
+    assert _in_app(county, case) == [("clerk.a", f"监察预警：{case.receipt_no}")]
+    assert county.history.verify(case.id)[0].ok
+
+
+def test_a_rule_the_diagram_raised_itself_is_not_raised_again_by_the_rules(county):
+    case = world.start(county, "town-a")
+
+    def diagram_alert(ctx):
+        escalation.raise_alert(StepClocks.of(ctx), "refuse_without_reason", "accept", "窗口退件未说明理由")
+
+    run_step(county, case.id, "scheduler", "timers_fired", diagram_alert)
+    world.complete(county, case.id, "accept", "clerk.a", {"outcome": "refuse"})  # the rule finds the same fault
+    (alert,) = _alerts_of(county, case)
+    assert alert.message == "窗口退件未说明理由"
+    assert _trail_actions(county, case).count("alert_raised") == 1 and len(_in_app(county, case)) == 1
+
+
+def test_a_supervision_letter_from_the_board_is_audited_and_reaches_the_leaders_backup(county):
+    county.identity.add_department("town-a", "甲镇", "town", "qx", leader="leader.a")
+    county.identity.add_user("deputy.a", world.PASSWORD, "town-a", ["leader"])
+    county.identity.set_absent("leader.a", "deputy.a")
+    case = world.start(county, "town-a")
+    world.complete(county, case.id, "accept", "clerk.a", {"outcome": "refuse"})
+    (alert,) = _alerts_of(county, case)
+    issued = alerts_board.issue_letter(county, world.user(county, "sup.a"), alert.id, "town-a", 3, "请说明情况")
+    last = county.history.trail(case.id)[-1]
+    assert (last.action, last.actor) == ("letter_issued", "sup.a")
+    assert last.payload["letter_no"] == issued["letter_no"] and last.payload["addressed_to"] == "leader.a"
+    with county.db.session() as session:
+        (note,) = session.scalars(select(Notification).where(Notification.case_id == case.id,
+                                                             Notification.recipient != "clerk.a")).all()  # fmt: skip
+    assert (note.channel, note.recipient) == ("in_app", "deputy.a") and "原发给 leader.a" in note.body
+    assert "（受理）" in note.body and county.history.verify(case.id)[0].ok
+
+
+def _alerts_of(engine, case) -> list[SupervisionAlert]:
+    with engine.db.session() as session:
+        return list(session.scalars(select(SupervisionAlert).where(SupervisionAlert.case_id == case.id)))

@@ -139,3 +139,20 @@ def test_json_api_with_a_token_and_in_the_scope(app, engine, clock):
     assert counts["activities"]["review"]["active"] == 1
     clerk = {"Authorization": f"Bearer {engine.identity.issue_token('clerk.a')}"}
     assert client.get("/api/v1/cases", headers=clerk).status_code == 403
+
+
+def test_stages_are_named_not_coded_on_the_pages_the_csv_and_the_api(app, engine):
+    case = world.start(engine, "town-a")  # stands at acceptance
+    refused = world.start(engine, "town-a")
+    world.complete(engine, refused.id, "accept", "clerk.a", {"outcome": "refuse"})  # a rule alert at 受理
+    client = _client(app, "sup.a")
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{case.receipt_no}(?:(?!</tr>).)*</tr>",
+                    client.get("/supervision/").get_data(as_text=True), re.S).group(0)  # fmt: skip
+    assert "<td>受理</td>" in row and "<td>accept</td>" not in row
+    csv = client.get("/supervision/cases.csv").get_data(as_text=True)
+    assert ",受理," in next(line for line in csv.splitlines() if case.receipt_no in line)
+    board = client.get("/supervision/alerts").get_data(as_text=True)
+    assert "<small>受理</small>" in board and "<small>accept</small>" not in board
+    headers = {"Authorization": f"Bearer {engine.identity.issue_token('sup.a')}"}
+    (alert,) = client.get("/api/v1/alerts", headers=headers).get_json()["alerts"]
+    assert (alert["stage"], alert["stage_name"]) == ("accept", "受理")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from engine import stages
 from engine.errors import GovflowError
 
 # Audit actions as the case history shows them.
@@ -27,16 +28,9 @@ ACTIONS = {
     "letter_issued": "发出督办函",
 }
 
-STAGE_NAMES = {
-    "case": "办件总时限",
-    "accept": "受理",
-    "review": "审查",
-    "co_review": "协办审查",
-    "decide": "决定",
-    "legal_review": "法制审核",
-    "deliver": "送达",
-    "reply": "答复",
-}
+def stage_label(stage: str | None) -> str:
+    """The name of a stage as recorded (engine.stages), in the page's language."""
+    return stages.stage_label(stage, _) if stage else ""
 
 
 def element_names(engine, process_key: str, version: int) -> dict[str, str]:
@@ -54,9 +48,7 @@ def time_limits(engine, case_id: str) -> list[dict]:
     rows = []
     for status in engine.deadlines.case_limits(case_id).stages:
         s = status.as_json()
-        base, _sep, instance = status.stage.partition(":")
-        label = STAGE_NAMES.get(base, base)
-        s["label"] = f"{label}（{instance}）" if instance else label
+        s["label"] = stage_label(status.stage)
         rows.append(s)
     rows.sort(key=lambda s: (s["stage"] != "case", s["started_at"] or ""))
     return rows

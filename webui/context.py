@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from engine import local_time as wall_clock
 from engine.clock import LOCAL_TZ
+from webui import case_view
 
 COLOURS = ("green", "yellow", "red", "red_plus")
 
@@ -87,6 +88,7 @@ def limit_text(limit: str | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(limit_text, "limit_text")
+    app.add_template_filter(case_view.stage_label, "stage_name")
     app.add_template_global(badge, "badge")
     app.add_template_global(colour_label, "colour_label")
     app.add_template_global(zone_note, "zone_note")

@@ -7,23 +7,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import stages
 from engine.errors import Conflict, Forbidden, GovflowError, NotFound
 from webui import case_view, saved_filters
 from webui.context import COLOURS, current_actor, engine, safe_next
 
 bp = Blueprint("inbox", __name__)
-
-# Stage codes the procedures use (see the time-limit contract); labels for the stage filter.
-STAGES = {
-    "accept": "受理",
-    "review": "审查",
-    "co_review": "协办审查",
-    "decide": "决定",
-    "legal_review": "法制审核",
-    "deliver": "送达",
-    "reply": "答复",
-}
-
 
 def _filters(values) -> dict[str, str]:
     query = saved_filters.clean_query(values)
@@ -103,7 +92,7 @@ def index():
                         due_at=badge["due"])  # fmt: skip
     context = {
         "rows": views, "total": total, "counts": counts or {}, "page": page,
-        "pages": pages, "query": query, "saved": saved, "saved_counts": saved_counts, "stages": STAGES,
+        "pages": pages, "query": query, "saved": saved, "saved_counts": saved_counts, "stages": stages.TASK_STAGES,
         "colours": COLOURS, "refresh_seconds": current_app.config["INBOX_REFRESH_SECONDS"],
         "colleagues": _colleagues(),
     }  # fmt: skip

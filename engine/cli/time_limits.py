@@ -13,6 +13,7 @@ from engine import local_time
 from engine.calendar import PACKAGE_SOURCE
 from engine.cli import _echo_json, _engine, handled, main
 from engine.errors import InvalidData
+from engine.stages import stage_label
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -154,7 +155,7 @@ def alerts(ctx, case_ref, department, kind, limit, as_json):
         _echo_json([escalation.alert_json(a) for a in rows])
         return
     for a in rows:
-        click.echo(f"{local_time.shown_with_offset(a.raised_at)}\t{a.kind}\t{a.receipt_no}\t{a.stage}\t"
+        click.echo(f"{local_time.shown_with_offset(a.raised_at)}\t{a.kind}\t{a.receipt_no}\t{stage_label(a.stage)}\t"
                    f"{a.department or '-'}\t{','.join(a.officers or []) or '-'}\t{a.message or ''}")  # fmt: skip
 
 
@@ -173,8 +174,8 @@ def limits(ctx, case_ref, as_json):
     click.echo(f"colour: {view.colour or '-'}" + ("  (clock stopped)" if view.stopped else ""))
     for s in view.stages:
         due = lambda t: local_time.shown(t, "%Y-%m-%d") or "-"  # noqa: E731  (a local day: the zone goes without saying)
-        click.echo(f"  {s.stage:<20} {s.colour or '-':<8} promised {due(s.promised_due)}  statutory "
-                   f"{due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
+        click.echo(f"  {stage_label(s.stage)} [{s.stage}]  {s.colour or '-':<8} promised {due(s.promised_due)}"
+                   f"  statutory {due(s.statutory_due)}  left {s.days_left if s.days_left is not None else '-'} wd"
                    f"{'  provisional' if s.provisional else ''}{'  stopped' if s.stopped else ''}"
                    f"{'  extended ' + s.extension['by'] if s.extension else ''}"
                    f"{'' if s.running else '  done'}")  # fmt: skip

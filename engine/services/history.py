@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine import audit
-from engine.errors import NotFound
+from engine.case_lookup import find_case
 from engine.store import AuditEvent, Case
 
 
@@ -31,13 +31,7 @@ class HistoryService:
         """Verify one case's chain, or every case's."""
         with self.engine.db.session() as session:
             if case_id is not None:
-                case = (
-                    session.get(Case, case_id)
-                    or session.scalars(select(Case).where(Case.receipt_no == case_id)).first()
-                )
-                if case is None:
-                    raise NotFound(f"case {case_id} does not exist")
-                ids = [case.id]
+                ids = [find_case(session, case_id).id]
             else:
                 ids = list(session.scalars(select(Case.id).order_by(Case.created_at)))
             return [audit.verify(session, cid) for cid in ids]

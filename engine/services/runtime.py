@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from engine import audit, workflow
 from engine.case_json import case_json, check_json_object
-from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
+from engine.case_lookup import find_case
+from engine.errors import CaseScriptError, GovflowError, InvalidData
 from engine.receipts import next_receipt_no
 from engine.step import StepContext, StepFailed, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
@@ -122,12 +123,12 @@ class RuntimeService:
 
     def get(self, case_id: str) -> Case:
         with self.engine.db.lookup_session() as session:
-            return _find(session, case_id)
+            return find_case(session, case_id)
 
     def describe(self, case_id: str) -> dict:
         """The case as JSON: {id, receipt_no, process, version, status, data, tasks:[...]}."""
         with self.engine.db.session() as session:
-            case = _find(session, case_id)
+            case = find_case(session, case_id)
             tasks = session.scalars(
                 select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "open")
                 .order_by(HumanTask.created_at)
@@ -150,11 +151,3 @@ class RuntimeService:
                     row = own.execute(query).one()
             names = self._versions[version_id] = (row.key, row.version)
         return names
-
-
-def _find(session, ref: str) -> Case:
-    """The case with this id, else with this receipt number."""
-    case = session.get(Case, ref) or session.scalars(select(Case).where(Case.receipt_no == ref)).first()
-    if case is None:
-        raise NotFound(f"case {ref} does not exist")
-    return case

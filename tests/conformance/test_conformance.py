@@ -19,6 +19,7 @@ import pytest
 
 from engine import workflow
 from engine.process_engine import ProcessEngine
+from engine.store import Case
 from tests.conftest import FIXTURES
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -43,7 +44,7 @@ class Straight:
             self.flow = workflow.CaseWorkflow.start(self.bundle, data, self.engine.script_engine())
             self.flow.run_engine_steps(self.trace.append)
 
-    def complete(self, bpmn_id: str, group: str | None, data: dict) -> None:
+    def complete(self, bpmn_id: str, group: str | None, where: dict, data: dict) -> None:
         facts = self.bundle.elements.get(bpmn_id, {})
         sandbox = self.engine.sandbox()
         for task in self.flow.user_tasks():
@@ -51,7 +52,7 @@ class Straight:
                 _PLACEHOLDER.sub(lambda m, t=task: str(sandbox.evaluate(m.group(1), dict(t.data))), g)
                 for g in facts.get("candidate_groups") or []
             ]
-            if task.bpmn_id == bpmn_id and (group is None or group in groups):
+            if task.bpmn_id == bpmn_id and (group is None or group in groups) and _shows(task, where):
                 with workflow.clock_context(self.engine.now):
                     self.flow.complete(task.id, data, self.trace.append)
                 return
@@ -80,13 +81,24 @@ class ThroughServices:
     def start(self, data: dict) -> None:
         self.case_id = self._services().runtime.start(self.name, data).id
 
-    def complete(self, bpmn_id: str, group: str | None, data: dict) -> None:
+    def complete(self, bpmn_id: str, group: str | None, where: dict, data: dict) -> None:
         services = self._services()
+        shown = self._task_data(services) if where else {}
         for row in services.tasks.query(case_id=self.case_id):
-            if row.bpmn_id == bpmn_id and (group is None or group in row.candidate_groups):
+            if row.bpmn_id != bpmn_id or (group is not None and group not in row.candidate_groups):
+                continue
+            if not where or _shows(shown[row.id], where):
                 services.tasks.complete(row.id, "officer", data)
                 return
         raise AssertionError(f"no open task {bpmn_id} {group or ''}")
+
+    def _task_data(self, services) -> dict:
+        """The data of the case's ready tasks as a form would show them, read from the stored state."""
+        with services.db.session() as session:
+            case = session.get(Case, self.case_id)
+            bundle = services.bundle(session, case.process_version_id)
+            flow = workflow.CaseWorkflow.load(bundle, case.state, case.serializer_version, services.script_engine())
+        return {task.id: task for task in flow.user_tasks()}
 
     def fire_timers(self) -> None:
         self._services().runtime.fire_timers(self.case_id)
@@ -102,11 +114,15 @@ class ThroughServices:
         return view["status"], view["data"]
 
 
+def _shows(task: workflow.UserTaskView, where: dict) -> bool:
+    return all(task.data.get(name) == value for name, value in where.items())
+
+
 def _walk(run, case: dict, clock) -> None:
     run.start(case.get("start", {}))
     for step in case.get("steps", []):
         if "complete" in step:
-            run.complete(step["complete"], step.get("group"), step.get("data", {}))
+            run.complete(step["complete"], step.get("group"), step.get("where", {}), step.get("data", {}))
         elif "advance_minutes" in step:
             clock.advance(timedelta(minutes=step["advance_minutes"]))
             run.fire_timers()
