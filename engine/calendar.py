@@ -51,7 +51,7 @@ def package_years() -> range:
     are only announced each November, so those years are not treated as covered.
     """
     try:
-        from holidays.countries.china import ChinaStaticHolidays
+        from holidays.countries.china import ChinaStaticHolidays  # a private module of the package: may move
 
         last = max(ChinaStaticHolidays.special_public_holidays)
     except (ImportError, AttributeError, ValueError):  # layout changed: fall back to the 调休 data itself

@@ -6,12 +6,12 @@ Each case counts at two grains: `full` (day × department × item × window offi
 and `department` (day × department: the department, month and quarter figures and the trend, a few rows a day).
 
 The roll-up follows the supervision projection in the same transaction, whichever code writes it: the engine's
-configuration attaches it to its database (`attach`), whose sessions tell it at every flush what the flush wrote of
-supervision rows, alerts and alert actions (`follow`, `follow_alert`, `follow_action`), which note the difference
-between a row's old and new contribution — nothing more for most steps, whose contribution does not change. The
-case step's pipeline writes the transaction's differences in its roll-up phase, the last before the commit
-(`apply_pending`); other writers' commits write theirs. They are added with UPSERTs, in key order, and the open
-alerts of the rows concerned are recounted.
+configuration attaches it to its database (engine/statistics_follow.py), whose sessions tell it at every flush
+what the flush wrote of supervision rows, alerts and alert actions (`follow`, `follow_alert`, `follow_action`),
+which note the difference between a row's old and new contribution — nothing more for most steps, whose
+contribution does not change. The case step's pipeline writes the transaction's differences in its roll-up phase,
+the last before the commit; other writers' commits write theirs. They are added with UPSERTs, in key order, and
+the open alerts of the rows concerned are recounted.
 Adding differences (never totals read earlier) keeps concurrent transactions right on PostgreSQL; taking the roll-up
 rows last, just before the commit and in one global order, keeps them from deadlocking (a batch of timers touches
 many rows) and holds the row locks only for the commit. Savepoints rolled back take their differences with them.
@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, delete, event, func, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.base import NO_VALUE
 
 from engine.clock import LOCAL_TZ
 from engine.open_alerts import open_alert_condition
-from engine.store.supervision import AlertAction, DailyFigures, DailyWorkingDays, SupervisedCase
+from engine.store.supervision import DailyFigures, DailyWorkingDays, SupervisedCase
 from engine.store.time_limits import SupervisionAlert
 
 NONE = ""  # the key of "no department / item / officer" (and of item and officer at the department grain)
@@ -43,7 +43,6 @@ OPEN_ALERTS = COUNTS.index("open_alerts")
 FIELDS = ("created_at", "department", "item_code", "officer", "status", "on_time", "working_days",
           "clock_stop_days", "extensions")  # fmt: skip
 PENDING = "statistics_rollup"  # the connection's stack of Pending, one per open transaction and savepoint
-ATTACHED = "_statistics_rollup_attached"  # on a Database: its sessions tell the roll-up already
 
 Key = tuple[str, date, str, str, str]
 
@@ -144,43 +143,7 @@ def pending(connection) -> Pending:
     return stack[-1]
 
 
-# --- following the rows (told by the unit of work at each flush) --------------------------------------------------
-
-
-def attach(db) -> None:
-    """Have the sessions of `db` (a store Database) tell the roll-up what each flush changed, and write it at commit.
-
-    Declared once, by the engine's configuration, on its own database (not on the classes, not at import): a case
-    step writes its share in the pipeline's roll-up phase (`apply_pending`); writes made around the pipeline (a
-    repair, a rebuild, a test) are written by their own commit."""
-    if db.__dict__.get(ATTACHED):
-        return
-    db.__dict__[ATTACHED] = True
-    for factory in (db.sessions, db.write_sessions, db.lookup_sessions):
-        event.listen(factory, "before_flush", _load_deleted)
-        event.listen(factory, "after_flush", _follow_flush)
-    for name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
-        event.listen(db.engine, name, globals()[f"on_{name}"])
-
-
-def _load_deleted(session, _context, _instances) -> None:
-    """Load what the roll-up takes off a supervision row about to be deleted, while it can still be read."""
-    for row in session.deleted:
-        if isinstance(row, SupervisedCase):
-            for name in FIELDS:
-                getattr(row, name)
-
-
-def _follow_flush(session, _context) -> None:
-    """Note what the flush just written changes in the roll-up (the session still shows its pre-flush state)."""
-    connection = None
-    for kind, rows in (("after_insert", session.new), ("after_update", session.dirty),
-                       ("after_delete", session.deleted)):  # fmt: skip
-        for row in rows:
-            follower = _FOLLOWERS.get(type(row).__name__)
-            if follower is not None:
-                connection = connection or session.connection()
-                follower(kind, connection, row)
+# --- following the rows (told by the unit of work at each flush: engine/statistics_follow.py) ---------------------
 
 
 def follow(kind: str, connection, row: SupervisedCase) -> None:
@@ -226,60 +189,6 @@ def follow_action(kind: str, connection, action) -> None:
     """An acknowledgement closes its alert (or, deleted, opens it again): its case's rows are recounted."""
     if action.kind == "acknowledge" and kind != "after_update":
         pending(connection).acknowledged.add(action.alert_id)
-
-
-_FOLLOWERS = {SupervisedCase.__name__: follow, SupervisionAlert.__name__: follow_alert,
-              AlertAction.__name__: follow_action}  # fmt: skip
-
-
-# --- the transaction (events of the database's connections) -------------------------------------------------------
-
-
-def _info(connection) -> dict:
-    """The connection's info ({} once the connection was lost: its pending changes went with its transaction)."""
-    return {} if connection.invalidated or connection.closed else connection.info
-
-
-def on_begin(connection) -> None:
-    _info(connection).pop(PENDING, None)  # left by a transaction the pool ended without an event
-
-
-def on_savepoint(connection, _name=None) -> None:
-    _info(connection).setdefault(PENDING, [Pending()]).append(Pending())
-
-
-def on_release_savepoint(connection, _name=None, _context=None) -> None:
-    stack = _info(connection).get(PENDING)
-    if stack and len(stack) > 1:
-        stack[-2].merge(stack.pop())
-
-
-def on_rollback_savepoint(connection, _name=None, _context=None) -> None:
-    stack = _info(connection).get(PENDING)
-    if stack and len(stack) > 1:
-        stack.pop()
-
-
-def on_rollback(connection) -> None:
-    _info(connection).pop(PENDING, None)
-
-
-def on_commit(connection) -> None:
-    """Apply what is left of the transaction's roll-up changes, just before the database commits it."""
-    stack = _info(connection).pop(PENDING, None)
-    if not stack:
-        return
-    changes = stack[0]
-    for inner in stack[1:]:  # savepoints still open at commit are released with it
-        changes.merge(inner)
-    if changes:
-        apply(connection, changes)
-
-
-def apply_pending(session) -> None:
-    """The pipeline's roll-up phase: write the transaction's changes now, its last writes before the commit."""
-    session.flush()
-    on_commit(session.connection())
 
 
 def apply(connection, changes: Pending) -> None:

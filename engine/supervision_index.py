@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
+from engine import rules, statistics_rebuild
 from engine.calendar import WorkdayCalendar
 from engine.colour import Thresholds, colour_of, thresholds_for
+from engine.deadlines import ClockFacts, Interval, calendar_for, supervision_summary
+from engine.stage_clocks import EFFECTS_KEY, StepClocks
 from engine.store import AuditEvent, Case, ClockStop, StageClock
 from engine.store.supervision import SupervisedCase
 
@@ -40,22 +43,16 @@ class CaseClocks:
     @classmethod
     def of_step(cls, step) -> CaseClocks:
         """The clocks the step loaded (time limits' StepClocks): the same session objects, changes included."""
-        from engine.stage_clocks import EFFECTS_KEY, StepClocks
-
         clocks = step.effects.get(EFFECTS_KEY) or StepClocks.of(step)
         return cls(list(clocks.clocks.values()), list(clocks.rows), list(clocks.stops))
 
     def stored(self):
         """(latest clocks as ClockFacts, stops as Intervals), as `deadlines.stored_clocks` gives them."""
-        from engine.deadlines import ClockFacts, Interval
-
         return [ClockFacts.of(c) for c in self.latest], [Interval(s.started_at, s.ended_at) for s in self.stops]
 
 
 def working_calendar(engine, session) -> WorkdayCalendar:
     """The working-day calendar (the time-limits area's cached one)."""
-    from engine.deadlines import calendar_for
-
     return calendar_for(engine, session)
 
 
@@ -65,8 +62,6 @@ def on_event(engine, session, case: Case, event: AuditEvent, step=None) -> None:
     `step`: the StepContext of the case step, whose clocks are reused instead of read again (None: read here)."""
     row, clocks = _step_facts(session, case, step) if step is not None else (None, None)
     row = refresh(engine, session, case, event, row=row, clocks=clocks)
-    from engine import rules
-
     rules.evaluate(engine, session, case, event, row, clocks=clocks)
 
 
@@ -75,8 +70,6 @@ def _step_facts(session, case: Case, step) -> tuple[SupervisedCase | None, CaseC
 
     Read without autoflush: the step's pending rows cannot change the answer (the supervision row is written only
     here; clocks the step made are in its StepClocks), and the commit flushes them once."""
-    from engine.stage_clocks import EFFECTS_KEY
-
     with session.no_autoflush:
         if step.effects.get(EFFECTS_KEY) is not None:
             row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
@@ -178,15 +171,10 @@ def _apply_deadlines(engine, session, case: Case, row: SupervisedCase, clocks: C
 
 def _case_deadlines(engine, session, case: Case, clocks: CaseClocks | None = None) -> dict | None:
     """The `case` stage clock as {warn_at, due_at, statutory_due_at, clock_stopped, clock_stop_days, extensions},
-    when the time-limits area is installed and the case has such a clock."""
-    try:
-        from engine import deadlines
-    except ImportError:
-        return None
-    summary = getattr(deadlines, "supervision_summary", None)
-    if summary is None:
-        return None
-    return summary(engine, session, case, clocks.stored()) if clocks is not None else summary(engine, session, case)
+    when the case has such a clock."""
+    if clocks is not None:
+        return supervision_summary(engine, session, case, clocks.stored())
+    return supervision_summary(engine, session, case)
 
 
 def colour_at(row: SupervisedCase, at: Thresholds) -> str | None:
@@ -210,7 +198,5 @@ def rebuild(engine) -> int:
             last = next((e for e in events if isinstance(e.payload, dict) and "active" in e.payload), None)
             refresh(engine, session, case, last)
             count += 1
-        from engine import statistics_rebuild
-
         statistics_rebuild.rebuild(session)  # the statistics roll-up, recomputed from the rows just refreshed
     return count
