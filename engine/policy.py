@@ -201,7 +201,7 @@ def _needs(s: Subject, action: str, roles: frozenset[str]) -> Decision | None:
     return _deny("needs_role", user=s.username, action=action.replace("_", " "), roles=" or ".join(sorted(roles)))
 
 
-def _behalf(actor, task) -> str | None:
+def on_behalf_of(actor, task) -> str | None:
     """The covered colleague a task is there for when the actor acts on it as a backup, else None."""
     me = actor.username
     if task.assignee == me:
@@ -243,7 +243,7 @@ def _on_task(s: Subject, action: str, task) -> Decision:
         return _deny("task_claimed_by_other", conflict=True, task=task.id, assignee=task.assignee)
     if action == "unclaim" and task.assignee is None:
         return _deny("task_not_claimed_by_user", **params)
-    return _allow(_behalf(actor, task))
+    return _allow(on_behalf_of(actor, task))
 
 
 def _see_case(s: Subject, t: Target) -> Decision:

@@ -270,28 +270,9 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
             task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
             tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.item_code,
             task.item_name, task.department, task.applicant_name, task.status, task.colour, shown["days_left"],
-            shown["provisional"], on_behalf_of(actor, task),
+            shown["provisional"], policy.on_behalf_of(actor, task),
         ))  # fmt: skip
     return rows, total, counts
-
-
-def on_behalf_of(actor, task: HumanTask) -> str | None:
-    """The covered colleague a task is there for when the actor would act on it as a backup, else None."""
-    me = actor.username
-    if task.assignee == me:
-        return None
-    if task.assignee in actor.covers:
-        return task.assignee
-    if task.assignee is not None:
-        return None
-    users = set(task.candidate_users or ())
-    offered = set(task.candidate_groups or ())
-    if me in users or offered & set(actor.user.groups):
-        return None
-    for name, groups in actor.cover_groups:
-        if name in users or offered & set(groups):
-            return name
-    return None
 
 
 def may_see(actor, task: HumanTask) -> bool:
