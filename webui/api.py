@@ -12,6 +12,7 @@ import logging
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from engine import policy
 from engine.errors import GovflowError, InvalidData
 from engine.identity import AccountLocked, AuthenticationFailed
 from engine.services import inbox as inbox_query
@@ -136,7 +137,7 @@ def _int_arg(name: str, default: int) -> int:
 
 
 def _task_out(row, actor) -> dict:
-    return {**task_json(row), "on_behalf_of": inbox_query.on_behalf_of(actor, row)}
+    return {**task_json(row), "on_behalf_of": policy.on_behalf_of(actor, row)}
 
 
 @bp.get("/tasks/<task_id>")
