@@ -16,10 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from engine.calendar import DueDate, WorkdayCalendar, calendar_for, forget_calendar  # noqa: F401 - re-exported
 from engine.clock import LOCAL_TZ
 from engine.colour import COLOURS, ColourPolicy, colour_of, policy_of, thresholds  # noqa: F401 - re-exported
 from engine.errors import InvalidData
+from engine.store import ClockStop, StageClock
 
 _LIMIT = re.compile(r"^\s*(\d{1,4})\s*(wd|d)\s*$")
 
@@ -311,10 +314,6 @@ def worst(colours: Iterable[str | None]) -> str | None:
 # --- reading the stored clocks ---------------------------------------------------------------------------------
 def stored_clocks(session, case_ids: Sequence[str]) -> dict[str, tuple[list[ClockFacts], list[Interval]]]:
     """The clocks (latest run per stage) and the stops of each case."""
-    from sqlalchemy import select
-
-    from engine.store import ClockStop, StageClock
-
     out: dict[str, tuple[list[ClockFacts], list[Interval]]] = {cid: ([], []) for cid in case_ids}
     if not case_ids:
         return out
