@@ -11,14 +11,14 @@ import json
 import sys
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine import policy
 from engine.errors import GovflowError, InvalidData, LintFailed
+from engine.process_engine import ProcessEngine
 
 
 def _engine(ctx: click.Context):
-    from engine.process_engine import ProcessEngine
-
     obj = ctx.ensure_object(dict)
     if "engine" not in obj:
         obj["engine"] = ProcessEngine(obj.get("db"), forms_dir=obj.get("forms"))
@@ -66,8 +66,6 @@ def handled(func):
 
 
 def _database_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import SQLAlchemyError
-
     return isinstance(exc, SQLAlchemyError)
 
 
@@ -111,8 +109,8 @@ def main(ctx: click.Context, db: str | None, forms: str) -> None:
 
 
 def _register() -> None:
-    # Each module adds its commands to `main` when imported.
-    from engine.cli import catalog, identity, process, time_limits  # noqa: F401
+    # Each module adds its commands to `main` when imported; they import `main` from here, so they load last.
+    from engine.cli import catalog, identity, process, time_limits  # noqa: F401 - lazy: they import this module
 
 
 _register()

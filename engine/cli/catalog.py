@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
+from engine.catalog import CatalogService
 from engine.cli import _echo_json, _engine, acting, acting_options, handled, main
 from engine.errors import InvalidData
 
 
 def _catalog(engine):
     # The service is attached to the engine by ProcessEngine; build one when an older engine lacks it.
-    from engine.catalog import CatalogService
-
     return getattr(engine, "catalog", None) or CatalogService(engine)
 
 

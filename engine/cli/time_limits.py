@@ -9,10 +9,11 @@ from datetime import date, datetime
 
 import click
 
-from engine import local_time
+from engine import deadlines, escalation, local_time
 from engine.calendar import PACKAGE_SOURCE
 from engine.cli import _echo_json, _engine, acting, acting_options, handled, main
 from engine.errors import InvalidData
+from engine.scheduler import TimerScheduler
 from engine.stages import stage_label
 
 _WEEKDAYS = "一二三四五六日"
@@ -99,8 +100,6 @@ def calendar_seed(ctx, years):
 @handled
 def calendar_add(ctx, day, period, as_json):
     """The due date PERIOD (e.g. 20wd or 30d) after DATE, the start day not counted."""
-    from engine import deadlines
-
     start = _date(day)
     limit = deadlines.Limit.parse(period, "PERIOD")
     due = deadlines.add(_engine(ctx).calendar.current(), start, limit)
@@ -120,8 +119,6 @@ def calendar_add(ctx, day, period, as_json):
 @handled
 def worker(ctx, threads, sweep_seconds):
     """Fire timers and send notifications until stopped (Ctrl-C / SIGTERM)."""
-    from engine.scheduler import TimerScheduler
-
     engine = _engine(ctx)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,8 +143,6 @@ def worker(ctx, threads, sweep_seconds):
 @handled
 def alerts(ctx, case_ref, department, kind, limit, as_json):
     """Supervision alerts, newest first."""
-    from engine import escalation
-
     engine = _engine(ctx)
     case_id = engine.runtime.get(case_ref).id if case_ref else None
     rows = escalation.alerts(engine, case_id=case_id, department=department, kind=kind, limit=limit)
