@@ -14,10 +14,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.errors import GovflowError
+from engine.process_engine import ProcessEngine
+from webui import auth, context, i18n
+from webui.accept import bp as accept_bp
+from webui.auth import bp as auth_bp
+from webui.inbox import bp as inbox_bp
+from webui.notifications import bp as notifications_bp
 from webui.reasons import said
+from webui.supervision_board import register as register_supervision
+from webui.tasks import bp as tasks_bp
 
 csrf = CSRFProtect()
 
@@ -71,14 +80,10 @@ def create_app(engine=None, config: dict | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
     if engine is None:
-        from engine.process_engine import ProcessEngine
-
         engine = ProcessEngine(app.config.get("DATABASE_URL"))
     app.extensions["govflow"] = engine
 
     csrf.init_app(app)
-    from webui import auth, context, i18n
-
     i18n.init_app(app)
     auth.init_app(app)
     context.init_app(app)
@@ -97,19 +102,11 @@ def create_app(engine=None, config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webui.accept import bp as accept_bp
-    from webui.auth import bp as auth_bp
-    from webui.inbox import bp as inbox_bp
-    from webui.notifications import bp as notifications_bp
-    from webui.tasks import bp as tasks_bp
-
     for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp):
         app.register_blueprint(bp)
-    from webui.supervision_board import register as register_supervision  # the supervision console (issue #6)
-
-    register_supervision(app)
+    register_supervision(app)  # the supervision console (issue #6)
     try:
-        from webui.api import bp as api_bp
+        from webui.api import bp as api_bp  # lazy: the JSON API is optional, an install without it serves the pages
     except ImportError as exc:
         if exc.name != "webui.api":  # a broken API module must show, not hide
             raise
@@ -120,8 +117,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_handlers(app: Flask) -> None:
-    from flask_babel import gettext as _
-
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

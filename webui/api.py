@@ -18,6 +18,7 @@ from engine.identity import AccountLocked, AuthenticationFailed
 from engine.services import inbox as inbox_query
 from engine.services.history import event_json
 from engine.services.tasks import task_json
+from webui.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -228,8 +229,6 @@ def get_case(case_id: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    from webui.openapi import document
-
     return document()
 
 

@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from engine.errors import GovflowError, NotFound
-from webui.context import engine, safe_next
+from engine.identity import AccountLocked, AuthenticationFailed
+from webui.context import engine, local_time, safe_next
 from webui.i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
@@ -59,16 +60,12 @@ def init_app(app: Flask) -> None:
 def _lockout_message(exc: Exception) -> str:
     until = getattr(exc, "until", None)
     if until is not None:
-        from webui.context import local_time
-
         return _("登录失败次数过多，账户已锁定至 %(until)s，请稍后再试或联系管理员。", until=local_time(until))
     return _("登录失败次数过多，账户已暂时锁定，请稍后再试或联系管理员。") + " (" + str(exc) + ")"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    from engine import identity
-
     target = safe_next(request.values.get("next"), url_for("inbox.index"))
     if current_user.is_authenticated:
         return redirect(target)
@@ -79,10 +76,10 @@ def login():
         password = request.form.get("password", "")
         try:
             user = engine().identity.authenticate(username, password)
-        except identity.AccountLocked as exc:
+        except AccountLocked as exc:
             flash(_lockout_message(exc), "error")
             status = 403
-        except identity.AuthenticationFailed:
+        except AuthenticationFailed:
             flash(_("用户名或密码不正确。"), "error")
             status = 401
         else:

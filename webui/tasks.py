@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from engine.attachments import download_headers
 from engine.errors import Conflict, Forbidden, GovflowError, InvalidData, NotFound
+from engine.forms import Field, Form
 from webui import case_view
 from webui.context import current_actor, engine
 from webui.reasons import said
@@ -36,8 +38,6 @@ def _form(eng, task):
     """The task's form, or a form with only the opinion when the diagram names none."""
     if task.form_key:
         return eng.forms.get(task.form_key)
-    from engine.forms import Field, Form
-
     field = Field(name=OPINION, title="审批意见", type="string", widget="textarea", max_length=2000)
     schema = {"type": "object", "properties": {OPINION: {"type": "string", "maxLength": 2000}}}
     return Form(key="", title=task.name or "", schema=schema, fields=[field])
@@ -183,8 +183,6 @@ def upload(task_id):
 @login_required
 def download(task_id, sha256):
     """A file of the task's case, always as a download (never rendered by the browser)."""
-    from engine.attachments import download_headers
-
     eng, task, _actor = _load(task_id)
     records = {a.sha256: a for a in eng.attachments.for_case(task.case_id)}
     if sha256 not in records:
