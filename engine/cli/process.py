@@ -53,6 +53,8 @@ def deploy(ctx, files, username, override, reason):
     for path in files:
         for d in engine.repository.deploy_file(path, actor.username):
             click.echo(f"{d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
+            for warning in d.warnings:
+                click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
