@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, select
 
-from engine import escalation, policy
+from engine import escalation, policy, statistics_rollup
 from engine.deadlines import calendar_for
 from engine.errors import InvalidData, NotFound
 from engine.open_alerts import open_alert_condition
@@ -128,6 +128,8 @@ def acknowledge(engine, user, alert_id: int, note: str) -> dict:
             raise InvalidData(f"alert {alert_id} was already acknowledged by {done.acted_by}")
         session.add(AlertAction(alert_id=alert.id, kind="acknowledge", note=note, acted_by=user.username,
                                 acted_at=engine.now()))  # fmt: skip
+        statistics_rollup.alert_acknowledged(session, alert.id)
+        statistics_rollup.write(session)  # not a case step: the roll-up is written here, before the commit
     return {"alert_id": alert_id, "acknowledged_by": user.username}
 
 

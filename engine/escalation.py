@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, select
 
-from engine import audit, notify
+from engine import audit, notify, statistics_rollup
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
 from engine.receipts import next_value
@@ -100,7 +100,8 @@ def record(engine, session, case, now, spec: Alert, data: dict | None = None) ->
         department=department, officers=officers, due_at=due, raised_at=now, element=spec.element,
     )  # fmt: skip
     session.add(alert)
-    session.flush()  # its id goes on the audit event and the notifications
+    session.flush()  # its id goes on the audit event, the notifications and the roll-up's note
+    statistics_rollup.alert_raised(session, alert)
     audit.append(
         session, case, now, "supervision", "alert_raised",
         {"alert_id": alert.id, "kind": spec.kind, "stage": spec.stage, "message": alert.message,

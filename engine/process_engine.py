@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import scheduler, stage_clocks, statistics_follow, step, supervision_index, timekeeping, workflow
+from engine import scheduler, stage_clocks, statistics_rollup, step, supervision_index, timekeeping, workflow
 from engine.attachments import AttachmentStore
 from engine.catalog import CatalogService
 from engine.clock import SystemClock
@@ -44,7 +44,6 @@ class ProcessEngine:
         script_time_budget: float = 1.0,
     ):
         self.db = database if isinstance(database, Database) else Database(database)
-        statistics_follow.attach(self.db)  # the roll-up is told what each flush of this database wrote
         self.clock = clock or SystemClock()
         self.forms_dir = Path(forms_dir) if forms_dir is not None else None
         self.helpers: dict[str, Callable] = dict(helpers or {})
@@ -77,7 +76,7 @@ class ProcessEngine:
                 Phase("audit", step.append_audit),
                 Phase("supervision row and procedure rules", _supervision),
             ],
-            [Phase("statistics roll-up", statistics_follow.apply_pending)],
+            [Phase("statistics roll-up", statistics_rollup.write)],
         )
 
     def _attach_identity(self) -> None:
