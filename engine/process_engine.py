@@ -23,6 +23,7 @@ from engine.services.history import HistoryService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.saved_filters import SavedFilterService
+from engine.services.supervision import SupervisionService
 from engine.services.tasks import TaskService
 from engine.step import Phase, Pipeline
 from engine.store import Database, ProcessVersion
@@ -59,6 +60,7 @@ class ProcessEngine:
         self.calendar = CalendarService(self)
         self._attach_time_limits()
         self.catalog = CatalogService(self)  # the service-item catalog (issue #4)
+        self.supervision = SupervisionService(self)  # 电子监察: cases in scope, alerts, actions, figures
         self._attach_identity()
 
     @staticmethod

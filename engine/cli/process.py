@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from engine import policy, supervision_actions
+from engine import policy
 from engine.cli import _data, _echo_json, _engine, acting, acting_options, handled, main
 from engine.local_time import SECONDS, shown_with_offset
 
@@ -188,7 +188,7 @@ def _status_command(name: str, help_text: str):
         engine = _engine(ctx)
         actor, overridden = acting(engine, username, override, reason)
         if overridden is None:
-            case = getattr(supervision_actions, name)(engine, actor, case_id, reason)
+            case = engine.supervision.act(name, actor, case_id, reason)
         else:
             case = getattr(engine.runtime, name)(engine.runtime.get(case_id).id, actor=actor.username,
                                                  reason=reason, override=overridden)  # fmt: skip
@@ -213,7 +213,7 @@ def retry(ctx, case_id, reason, username, override):
     engine = _engine(ctx)
     actor, overridden = acting(engine, username, override, reason)
     if overridden is None:
-        case = supervision_actions.retry(engine, actor, case_id, reason)
+        case = engine.supervision.act("retry", actor, case_id, reason)
     else:
         case = engine.runtime.retry(engine.runtime.get(case_id).id, actor=actor.username, override=overridden)
     click.echo(f"{case.receipt_no} is {case.status}")
