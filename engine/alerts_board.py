@@ -17,6 +17,7 @@ from engine.deadlines import calendar_for
 from engine.errors import InvalidData, NotFound
 from engine.open_alerts import open_alert_condition
 from engine.receipts import next_value
+from engine.rules import RULES
 from engine.stages import stage_label
 from engine.step import run_step
 from engine.store.supervision import AccountabilityRecord, AlertAction
@@ -39,8 +40,6 @@ def _kind_info(kind: str) -> tuple[str, str | None]:
     """(title, article) of an alert kind: the time-limit colours, or a procedure rule of engine.rules."""
     if kind in TIME_KINDS:
         return TIME_KINDS[kind], None
-    from engine.rules import RULES
-
     rule = RULES.get(kind)
     return (rule.title, rule.article) if rule else (kind, None)
 

@@ -26,6 +26,7 @@ from engine.errors import InvalidData
 from engine.receipts import next_value
 from engine.stages import stage_label
 from engine.store import HumanTask, SupervisionAlert, SupervisionLetter
+from engine.store.identity import Department
 
 COLOUR_KINDS = ("yellow", "red", "red_plus")
 _RULE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -227,8 +228,6 @@ def leader_of(engine, session, department: str | None) -> str | None:
     if not department:
         return None
     try:
-        from engine.store.identity import Department
-
         with session.begin_nested():  # a savepoint: a missing table must not spoil the step's transaction
             row = session.get(Department, department)
         if row is not None and row.leader:
