@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import lint, workflow
+from engine import lint, workflow, workflow_parsing
 from engine.diagram import BpmnSourceError, Finding
 from engine.errors import LintFailed, NotFound
 from engine.store import ProcessVersion
@@ -43,7 +43,7 @@ class RepositoryService:
         if findings:
             raise LintFailed(findings)
         try:
-            parsed = workflow.parse(source, filename)
+            parsed = workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
             raise LintFailed([Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]) from None
         sha = hashlib.sha256(source).hexdigest()
