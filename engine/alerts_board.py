@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, select
 
-from engine import escalation, policy
+from engine import escalation, policy, statistics_rollup
 from engine.deadlines import calendar_for
 from engine.errors import InvalidData, NotFound
 from engine.open_alerts import open_alert_condition
 from engine.receipts import next_value
+from engine.rules import RULES
 from engine.stages import stage_label
 from engine.step import run_step
 from engine.store.supervision import AccountabilityRecord, AlertAction
@@ -39,8 +40,6 @@ def _kind_info(kind: str) -> tuple[str, str | None]:
     """(title, article) of an alert kind: the time-limit colours, or a procedure rule of engine.rules."""
     if kind in TIME_KINDS:
         return TIME_KINDS[kind], None
-    from engine.rules import RULES
-
     rule = RULES.get(kind)
     return (rule.title, rule.article) if rule else (kind, None)
 
@@ -128,6 +127,8 @@ def acknowledge(engine, user, alert_id: int, note: str) -> dict:
             raise InvalidData(f"alert {alert_id} was already acknowledged by {done.acted_by}")
         session.add(AlertAction(alert_id=alert.id, kind="acknowledge", note=note, acted_by=user.username,
                                 acted_at=engine.now()))  # fmt: skip
+        statistics_rollup.alert_acknowledged(session, alert.id)
+        statistics_rollup.write(session)  # not a case step: the roll-up is written here, before the commit
     return {"alert_id": alert_id, "acknowledged_by": user.username}
 
 

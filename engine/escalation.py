@@ -20,12 +20,13 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, select
 
-from engine import audit, notify
+from engine import audit, notify, statistics_rollup
 from engine.clock import LOCAL_TZ
 from engine.errors import InvalidData
 from engine.receipts import next_value
 from engine.stages import stage_label
 from engine.store import HumanTask, SupervisionAlert, SupervisionLetter
+from engine.store.identity import Department
 
 COLOUR_KINDS = ("yellow", "red", "red_plus")
 _RULE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -100,7 +101,8 @@ def record(engine, session, case, now, spec: Alert, data: dict | None = None) ->
         department=department, officers=officers, due_at=due, raised_at=now, element=spec.element,
     )  # fmt: skip
     session.add(alert)
-    session.flush()  # its id goes on the audit event and the notifications
+    session.flush()  # its id goes on the audit event, the notifications and the roll-up's note
+    statistics_rollup.alert_raised(session, alert)
     audit.append(
         session, case, now, "supervision", "alert_raised",
         {"alert_id": alert.id, "kind": spec.kind, "stage": spec.stage, "message": alert.message,
@@ -226,8 +228,6 @@ def leader_of(engine, session, department: str | None) -> str | None:
     if not department:
         return None
     try:
-        from engine.store.identity import Department
-
         with session.begin_nested():  # a savepoint: a missing table must not spoil the step's transaction
             row = session.get(Department, department)
         if row is not None and row.leader:

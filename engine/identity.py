@@ -20,6 +20,7 @@ from sqlalchemy import String, bindparam, cast, delete, func, null, or_, select,
 from engine.departments import DepartmentDirectory, DepartmentInfo  # noqa: F401 - DepartmentInfo: part of this API
 from engine.errors import GovflowError, InvalidData, NotFound
 from engine.local_time import shown_with_offset
+from engine.roles import RoleDirectory, check_role_codes, ensure_roles
 from engine.store.identity import ROLES, Absence, ApiToken, Department, LoginFailure, Membership
 from engine.store.identity import User as UserRow
 
@@ -101,8 +102,8 @@ _ACTOR_ROWS = union_all(
 )
 
 
-class IdentityService(DepartmentDirectory):
-    """Departments, users, absences, sign-in and tokens; attached to the engine as `engine.identity`."""
+class IdentityService(DepartmentDirectory, RoleDirectory):
+    """Departments, roles, users, absences, sign-in and tokens; attached to the engine as `engine.identity`."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -113,7 +114,7 @@ class IdentityService(DepartmentDirectory):
     # -- users
     def add_user(self, username: str, password: str, department: str, roles, display_name: str | None = None) -> User:
         """Create a user holding `roles` in `department` (a user name must be new)."""
-        roles = tuple(dict.fromkeys([roles] if isinstance(roles, str) else roles or []))
+        roles = check_role_codes(roles)
         if not isinstance(username, str) or not _NAME.match(username):
             raise InvalidData(f"user name {username!r} must be 1-100 ascii letters, digits, '.', '_' or '-'",
                               [("username", "invalid")])  # fmt: skip
@@ -122,11 +123,6 @@ class IdentityService(DepartmentDirectory):
                               [("password", "too short")])  # fmt: skip
         if not roles:
             raise InvalidData(f"user {username} needs at least one role ({', '.join(ROLES)})", [("roles", "required")])
-        unknown = [r for r in roles if r not in ROLES]
-        if unknown:
-            raise InvalidData(
-                f"unknown role {', '.join(unknown)}; roles are {', '.join(ROLES)}", [("roles", "unknown")]
-            )
         digest = self.hasher.hash(password)
         with self.engine.db.session() as session, session.begin():
             if session.get(Department, department) is None:
@@ -136,7 +132,7 @@ class IdentityService(DepartmentDirectory):
                 raise InvalidData(f"user {username} already exists", [("username", "taken")])
             session.add(UserRow(username=username, display_name=(display_name or "").strip() or None,
                                 department=department, password_hash=digest, created_at=self.engine.now()))  # fmt: skip
-            session.flush()
+            ensure_roles(session, roles)  # a role a designer named is a task group: recorded on first use
             session.add_all(Membership(username=username, role=r, department=department) for r in roles)
         return self.get_user(username)
 

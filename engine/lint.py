@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from engine import diagram, sandbox, workflow
+from engine import diagram, sandbox, workflow_parsing
 from engine.diagram import BPMN_NS, BpmnSourceError, Finding, local
 
 _CAMUNDA_EL = re.compile(r"\$\{.*\}|#\{.*\}")
@@ -185,7 +185,7 @@ def lint_source(source: bytes, filename: str, forms_dir: Path | None = None) -> 
     linter.run()
     if not linter.findings:
         try:
-            workflow.parse(source, filename)
+            workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
             linter.findings.append(Finding(filename, exc.line or 0, exc.element_id or "-", exc.message))
     return sorted(linter.findings, key=lambda f: (f.line, f.element_id, f.message))

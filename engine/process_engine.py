@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import scheduler, stage_clocks, statistics_follow, step, supervision_index, timekeeping, workflow
+from engine import scheduler, stage_clocks, statistics_rollup, step, supervision_index, timekeeping, workflow
 from engine.attachments import AttachmentStore
 from engine.catalog import CatalogService
 from engine.clock import SystemClock
@@ -23,6 +23,7 @@ from engine.services.history import HistoryService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.saved_filters import SavedFilterService
+from engine.services.supervision import SupervisionService
 from engine.services.tasks import TaskService
 from engine.step import Phase, Pipeline
 from engine.store import Database, ProcessVersion
@@ -44,7 +45,6 @@ class ProcessEngine:
         script_time_budget: float = 1.0,
     ):
         self.db = database if isinstance(database, Database) else Database(database)
-        statistics_follow.attach(self.db)  # the roll-up is told what each flush of this database wrote
         self.clock = clock or SystemClock()
         self.forms_dir = Path(forms_dir) if forms_dir is not None else None
         self.helpers: dict[str, Callable] = dict(helpers or {})
@@ -60,6 +60,7 @@ class ProcessEngine:
         self.calendar = CalendarService(self)
         self._attach_time_limits()
         self.catalog = CatalogService(self)  # the service-item catalog (issue #4)
+        self.supervision = SupervisionService(self)  # 电子监察: cases in scope, alerts, actions, figures
         self._attach_identity()
 
     @staticmethod
@@ -77,7 +78,7 @@ class ProcessEngine:
                 Phase("audit", step.append_audit),
                 Phase("supervision row and procedure rules", _supervision),
             ],
-            [Phase("statistics roll-up", statistics_follow.apply_pending)],
+            [Phase("statistics roll-up", statistics_rollup.write)],
         )
 
     def _attach_identity(self) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import notify, workflow
+from engine import notify, workflow, workflow_clock
 from engine.errors import CaseScriptError, Conflict, GovflowError
 from engine.stage_clocks import EFFECTS_KEY, StepClocks
 from engine.step import NothingDue, StepContext, StepFailed, mark_error, record_failure, run_step, step_on
@@ -98,7 +98,7 @@ def fire_batch(engine, size: int = BATCH, *, actor: str = "scheduler") -> int | 
     claimed = 0
     session = engine.db.write_session()
     try:
-        with workflow.clock_context(engine.now), session.begin():
+        with workflow_clock.clock_context(engine.now), session.begin():
             query = (
                 select(Case).where(Case.status == "running", Case.next_timer_at < engine.now())
                 .order_by(Case.next_timer_at).limit(size)

@@ -20,9 +20,9 @@ def rebuild(session) -> int:
     """Recompute the roll-up in the caller's transaction (a Session or a Connection). Returns the number of
     `statistics_daily` rows."""
     if hasattr(session, "flush"):
-        session.flush()  # the pending supervision rows first, then forget what they would add at commit
+        session.flush()  # the pending supervision rows first, then forget the differences noted for them
+        pending_changes(session).clear()
     connection = session.connection() if hasattr(session, "flush") else session
-    pending_changes(connection).clear()
     d, h = DailyFigures.__table__, DailyWorkingDays.__table__
     session.execute(h.delete())
     session.execute(d.delete())

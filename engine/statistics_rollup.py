@@ -5,16 +5,17 @@ engine/statistics.py reports (`statistics_daily`), and a histogram of the workin
 Each case counts at two grains: `full` (day × department × item × window officer: the item and officer figures)
 and `department` (day × department: the department, month and quarter figures and the trend, a few rows a day).
 
-The roll-up follows the supervision projection in the same transaction, whichever code writes it: the engine's
-configuration attaches it to its database (engine/statistics_follow.py), whose sessions tell it at every flush
-what the flush wrote of supervision rows, alerts and alert actions (`follow`, `follow_alert`, `follow_action`),
-which note the difference between a row's old and new contribution — nothing more for most steps, whose
-contribution does not change. The case step's pipeline writes the transaction's differences in its roll-up phase,
-the last before the commit; other writers' commits write theirs. They are added with UPSERTs, in key order, and
-the open alerts of the rows concerned are recounted.
+The roll-up is told, in so many words, what changed: the one writer of a supervision row
+(`supervision_index.refresh`) says what the row counted before and after (`row_written`), the one way to raise an
+alert (`escalation.record`) says it raised one (`alert_raised`), and acknowledging an alert says so
+(`alert_acknowledged`). Each note is the difference between a row's old and new contribution — nothing for most
+steps, whose contribution does not change — held for the session's transaction. The case step's pipeline writes
+the transaction's differences in its roll-up phase (`write`), the last before the commit; a writer outside the
+pipeline calls `write` before its commit. They are added with UPSERTs, in key order, and the open alerts of the
+rows concerned are recounted. No listener on a session, a connection, a model or SQLAlchemy's Engine drives it.
 Adding differences (never totals read earlier) keeps concurrent transactions right on PostgreSQL; taking the roll-up
 rows last, just before the commit and in one global order, keeps them from deadlocking (a batch of timers touches
-many rows) and holds the row locks only for the commit. Savepoints rolled back take their differences with them.
+many rows) and holds the row locks only for the commit.
 
 `rebuild` (engine/statistics_rebuild.py) recomputes both tables from `supervision_cases`.
 """
@@ -25,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.base import NO_VALUE
 
 from engine.clock import LOCAL_TZ
 from engine.open_alerts import open_alert_condition
@@ -42,7 +42,7 @@ OPEN_ALERTS = COUNTS.index("open_alerts")
 # The supervision columns a contribution is made of.
 FIELDS = ("created_at", "department", "item_code", "officer", "status", "on_time", "working_days",
           "clock_stop_days", "extensions")  # fmt: skip
-PENDING = "statistics_rollup"  # the connection's stack of Pending, one per open transaction and savepoint
+PENDING = "statistics_rollup"  # in a session's info: (its transaction, the Pending noted in it)
 
 Key = tuple[str, date, str, str, str]
 
@@ -97,7 +97,7 @@ def keys_of(created, department, item, officer) -> list[Key]:
 
 @dataclass
 class Pending:
-    """What a transaction (or a savepoint in it) changed in the roll-up, applied at commit."""
+    """What a transaction changed in the roll-up, written by `write` before its commit."""
 
     daily: dict[Key, list[int]] = field(default_factory=dict)  # differences of COUNTS per row
     spread: dict[tuple[Key, int], int] = field(default_factory=dict)  # differences per histogram cell
@@ -118,16 +118,6 @@ class Pending:
                 cell = (key, c.working_days)
                 self.spread[cell] = self.spread.get(cell, 0) + sign
 
-    def merge(self, other: Pending) -> None:
-        for key, counts in other.daily.items():
-            row = self.daily.setdefault(key, [0] * len(COUNTS))
-            for i, value in enumerate(counts):
-                row[i] += value
-        for cell, n in other.spread.items():
-            self.spread[cell] = self.spread.get(cell, 0) + n
-        for name in ("recount", "new_alerts", "alert_cases", "acknowledged"):
-            getattr(self, name).update(getattr(other, name))
-
     def __bool__(self) -> bool:
         return any((self.daily, self.spread, self.recount, self.new_alerts, self.alert_cases, self.acknowledged))
 
@@ -135,60 +125,66 @@ class Pending:
         self.__init__()
 
 
-def pending(connection) -> Pending:
-    """The roll-up changes of the connection's current transaction (or savepoint)."""
-    stack = connection.info.setdefault(PENDING, [])
-    if not stack:
-        stack.append(Pending())
-    return stack[-1]
+def pending(session) -> Pending:
+    """The roll-up changes noted in the session's current transaction (a new transaction starts with none: what a
+    rolled-back one noted went with it)."""
+    transaction = session.get_transaction()
+    held = session.info.get(PENDING)
+    if held is None or held[0] is not transaction:
+        held = session.info[PENDING] = (transaction, Pending())
+    return held[1]
 
 
-# --- following the rows (told by the unit of work at each flush: engine/statistics_follow.py) ---------------------
+def counted(row: SupervisedCase | None) -> Contribution | None:
+    """What a supervision row counts in the roll-up now (None for a row not written yet): taken by its writer
+    before it changes the row, and handed to `row_written` after."""
+    if row is None or row.created_at is None:
+        return None
+    return contribution(lambda name: getattr(row, name))
 
 
-def follow(kind: str, connection, row: SupervisedCase) -> None:
-    """Note the change of a supervision row's contribution after an insert, update or delete of it."""
-    if kind == "after_insert":
-        old, new = None, contribution(lambda name: getattr(row, name))
-    else:
-        # The committed state holds the value each changed column had when last loaded or flushed: the value the
-        # roll-up counted. active_history on those columns loads it when the row was expired; NO_VALUE is left
-        # only for a column never set nor loaded since the row was inserted, which the INSERT wrote as NULL.
-        committed = inspect(row).committed_state
-        if kind == "after_update" and not any(name in committed for name in FIELDS):
-            return
+# --- the notes of the writers, in their transaction ------------------------------------------------------------
 
-        def before(name: str):
-            value = committed[name] if name in committed else getattr(row, name)
-            return None if value is NO_VALUE else value
 
-        old = contribution(before)
-        new = None if kind == "after_delete" else contribution(lambda name: getattr(row, name))
-    if old == new:
+def row_written(session, before: Contribution | None, row: SupervisedCase | None) -> None:
+    """A supervision row was written (`before`: what it counted, `counted(row)` taken before the change; None for
+    a new row) or deleted (`row` None)."""
+    after = counted(row)
+    if before == after:
         return
-    changes = pending(connection)
-    changes.add(-1, old)
-    changes.add(1, new)
+    changes = pending(session)
+    changes.add(-1, before)
+    changes.add(1, after)
     # The case's open alerts move with it. (A new row starts with none: its case's alerts are raised after it, or
-    # in the same transaction — counted at commit; a row written again for a case with older alerts counts them
+    # in the same transaction — counted at the write; a row written again for a case with older alerts counts them
     # after `statistics_rebuild.rebuild`, which `supervision_index.rebuild` runs.)
-    if old is not None and (new is None or old.rows() != new.rows()):
-        changes.recount.update(old.rows() + (new.rows() if new else []))
+    if before is not None and (after is None or before.rows() != after.rows()):
+        changes.recount.update(before.rows() + (after.rows() if after else []))
 
 
-def follow_alert(kind: str, connection, alert) -> None:
-    """An alert was raised (it counts where open) or deleted (its case's rows are recounted)."""
-    changes = pending(connection)
-    if kind == "after_insert":
-        changes.new_alerts.add(alert.id)
-    elif kind == "after_delete":
-        changes.alert_cases.add(alert.case_id)
+def alert_raised(session, alert: SupervisionAlert) -> None:
+    """An alert was raised (flushed: it has its id); it counts on its case's rows while open."""
+    pending(session).new_alerts.add(alert.id)
 
 
-def follow_action(kind: str, connection, action) -> None:
-    """An acknowledgement closes its alert (or, deleted, opens it again): its case's rows are recounted."""
-    if action.kind == "acknowledge" and kind != "after_update":
-        pending(connection).acknowledged.add(action.alert_id)
+def alert_removed(session, case_id: str) -> None:
+    """An alert of the case was deleted (a repair): its case's rows are recounted."""
+    pending(session).alert_cases.add(case_id)
+
+
+def alert_acknowledged(session, alert_id: int) -> None:
+    """An acknowledgement closed the alert (or, removed, opened it again): its case's rows are recounted."""
+    pending(session).acknowledged.add(alert_id)
+
+
+def write(session) -> None:
+    """Write what the session's transaction noted (the pipeline's roll-up phase; a writer outside the pipeline
+    calls it before its commit). Its last writes: the roll-up rows are locked only until the commit."""
+    changes = pending(session)
+    if changes:
+        session.flush()
+        apply(session.connection(), changes)
+        changes.clear()
 
 
 def apply(connection, changes: Pending) -> None:

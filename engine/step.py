@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, workflow
+from engine import audit, workflow, workflow_clock
 from engine.case_json import json_plain
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import AuditEvent, Case, ClockStop, HumanTask, StageClock
@@ -216,7 +216,7 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
     case when `case_id` is None) only if its timer is due before then; NothingDue otherwise (the scheduler's
     claim)."""
     try:
-        with workflow.clock_context(engine.now), locked_case(engine, case_id, task_id, due_by) as (session, case):
+        with workflow_clock.clock_context(engine.now), locked_case(engine, case_id, task_id, due_by) as (session, case):
             step_on(engine, session, case, actor, action, apply, statuses=statuses, task_id=task_id,
                     load_flow=load_flow)  # fmt: skip
             engine.pipeline.finish(session)

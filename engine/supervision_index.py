@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
-from engine import rules, statistics_rebuild
+from engine import rules, statistics_rebuild, statistics_rollup
 from engine.calendar import WorkdayCalendar
 from engine.colour import Thresholds, colour_of, thresholds_for
 from engine.deadlines import ClockFacts, Interval, calendar_for, supervision_summary
@@ -97,6 +97,7 @@ def refresh(engine, session, case: Case, event: AuditEvent | None = None, *, row
     if row is None:
         with session.no_autoflush:
             row = _pending_row(session, case) or session.get(SupervisedCase, case.id)
+    counted = statistics_rollup.counted(None if row is _ABSENT else row)  # told to the roll-up with the new row
     if row is None or row is _ABSENT:
         process_key = engine.bundle(session, case.process_version_id).key  # the version's key, cached
         row = SupervisedCase(case_id=case.id, receipt_no=case.receipt_no, process_key=process_key,
@@ -127,6 +128,7 @@ def refresh(engine, session, case: Case, event: AuditEvent | None = None, *, row
         row.on_time = row.due_at is None or case.completed_at <= row.due_at
     elif case.status == "terminated":
         row.working_days, row.on_time = None, None
+    statistics_rollup.row_written(session, counted, row)
     return row
 
 

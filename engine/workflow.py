@@ -1,73 +1,36 @@
-"""The adapter around SpiffWorkflow: the only module of govflow that imports it.
+"""The adapter around SpiffWorkflow for running a case: the home of a case's workflow object and of the few
+operations the services need on it, each guarded against the engine's sharp edges (ENGINE_NOTES).
 
-It parses BPMN files (Camunda, SpiffArena and plain dialects), serialises process specs once per version and
-case states without their spec, runs engine steps inside the sandboxed script environment and exposes the
-few operations the services need, each guarded against the engine's sharp edges (ENGINE_NOTES).
+It runs engine steps inside the sandboxed script environment, completes tasks, delivers messages, fires and
+re-arms timers. Its siblings are the other modules that import SpiffWorkflow: engine.workflow_parsing (BPMN
+files into process specs), engine.workflow_persistence (specs once per version, case states without their
+spec) and engine.workflow_clock (the platform's clock in SpiffWorkflow's timers).
 """
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from lxml import etree
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
-from SpiffWorkflow.spiff.parser.process import VALIDATOR as SPIFF_VALIDATOR
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine import diagram
 from engine.case_data import CASE_KEY, CaseData
-from engine.diagram import BpmnSourceError
 from engine.sandbox import Sandbox, SandboxError
+from engine.workflow_parsing import describe
 from engine.workflow_persistence import ProcessBundle as ProcessBundle
 from engine.workflow_persistence import dump_spec as dump_spec
-from engine.workflow_persistence import dump_state, restore_state, settle_spec
+from engine.workflow_persistence import dump_state, restore_state
 from engine.workflow_persistence import load_spec as load_spec
-
-# --- the engine's notion of "now" -------------------------------------------------------------------------
-# SpiffWorkflow's timers call datetime.now(timezone.utc) directly. The platform's clock (a test clock in tests)
-# is installed for the duration of each engine operation through this context variable.
-_now: contextvars.ContextVar[Callable[[], datetime]] = contextvars.ContextVar(
-    "govflow_now", default=lambda: datetime.now(UTC)
-)
-
-
-class _ClockedDatetime(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        current = _now.get()()
-        return current.astimezone(tz) if tz else current.astimezone().replace(tzinfo=None)
-
-
-_timer_module.datetime = _ClockedDatetime
-
-
-class clock_context:
-    """Run engine code with `now` taken from the given callable."""
-
-    def __init__(self, now: Callable[[], datetime]):
-        self._now = now
-
-    def __enter__(self):
-        self._token = _now.set(self._now)
-
-    def __exit__(self, *exc):
-        _now.reset(self._token)
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -92,57 +55,6 @@ class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
 
 
-# --- parsing ------------------------------------------------------------------------------------------------
-_VALIDATOR = BpmnValidator()
-_MAX_ENGINE_ROUNDS = 100
-_CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
-_PARSERS = {"camunda": CamundaParser, "spiff": SpiffBpmnParser, "bpmn": BpmnParser}
-_VALIDATORS = {"camunda": _VALIDATOR, "spiff": SPIFF_VALIDATOR, "bpmn": _VALIDATOR}
-
-
-@dataclass
-class ParsedFile:
-    root: etree._Element
-    dialect: str
-    processes: list[ProcessBundle]
-
-
-def parse(source: bytes, filename: str) -> ParsedFile:
-    """Parse and validate (XSD + semantics) one BPMN file; BpmnSourceError names file, line and element."""
-    root = diagram.read_xml(source, filename)
-    dialect = diagram.dialect(root)
-    diagram.normalise_timers(root)
-    executable = diagram.executable_processes(root)
-    if not executable:
-        raise BpmnSourceError(filename, root.sourceline, root.get("id"), "no executable process (isExecutable)")
-    parser = _PARSERS[dialect](validator=_VALIDATORS[dialect])
-    try:
-        parser.add_bpmn_xml(root, filename)
-        bundles = []
-        for process in executable:
-            key = process.get("id")
-            spec = parser.get_spec(key)
-            subprocesses = parser.get_subprocess_specs(key)
-            facts = diagram.element_facts(process)
-            bundles.append(settle_spec(ProcessBundle(key, process.get("name"), dialect, spec, subprocesses, facts)))
-    except ValidationException as exc:
-        line = exc.line_number or diagram.line_of(root, exc.id) or None
-        raise BpmnSourceError(filename, line, exc.id or None, str(exc).split("\n")[0]) from None
-    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        # The engine's parsers raise bare errors for constructs they do not support (e.g. a
-        # decisionRef without its DMN); report them as a refusal, never a crash.
-        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
-        raise BpmnSourceError(
-            filename, diagram.line_of(root, element), element, f"not supported by the engine: {_describe(exc)}"
-        ) from None
-    return ParsedFile(root, dialect, bundles)
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).split("\n")[0]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 # --- the script environment ---------------------------------------------------------------------------------
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, sandbox: Sandbox):
@@ -163,6 +75,10 @@ def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
 
 
 # --- running a case -----------------------------------------------------------------------------------------
+_MAX_ENGINE_ROUNDS = 100
+_CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
 @dataclass(frozen=True)
 class UserTaskView:
     """A ready user (or manual) task as the platform sees it."""
@@ -257,7 +173,7 @@ class CaseWorkflow:
             element = self._failing_timer()
             if element is None:
                 raise
-            raise ScriptFailure(element[0], f"timer expression {element[1]!r}: {_describe(exc)}") from None
+            raise ScriptFailure(element[0], f"timer expression {element[1]!r}: {describe(exc)}") from None
         finally:
             self._walk, self._moving = None, moving  # the tree may have moved, even when the step failed half-way
         self._show_all()  # what is asked next (timer expressions to re-arm, forms, groups) reads the tasks' data

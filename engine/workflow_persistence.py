@@ -1,5 +1,5 @@
-"""How SpiffWorkflow specs and case states are stored: a second adapter module beside engine.workflow, and like
-it, one that imports SpiffWorkflow (only engine.workflow imports this one).
+"""How SpiffWorkflow specs and case states are stored: an adapter module beside engine.workflow, and like
+it, one that imports SpiffWorkflow (only engine.workflow and engine.workflow_parsing import this one).
 
 A process spec is serialised once per process version; a case's state is serialised without its spec and
 restored onto the version's spec, which every case of that version shares. SpiffWorkflow changes a few specs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine import case_data, workflow
+from engine import case_data, workflow, workflow_parsing
 from engine.sandbox import Sandbox
 from tests.conformance.test_conformance import DIAGRAMS
 
@@ -53,7 +53,9 @@ def test_a_new_variable_goes_to_the_innermost_scope_a_known_one_to_the_scope_hol
 
 
 def test_a_state_saved_before_the_case_kept_its_variables_still_loads():
-    [bundle] = workflow.parse((DIAGRAMS / "parallel_append.bpmn").read_bytes(), "parallel_append.bpmn").processes
+    [bundle] = workflow_parsing.parse(
+        (DIAGRAMS / "parallel_append.bpmn").read_bytes(), "parallel_append.bpmn"
+    ).processes
     engine = workflow.script_engine(Sandbox())
     flow = workflow.CaseWorkflow.start(bundle, {"opinions": ["earlier"]}, engine)
     flow.run_engine_steps()

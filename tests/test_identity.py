@@ -101,7 +101,7 @@ def test_user_groups_and_hashed_password(engine, people):
     ("kwargs", "message"),
     [
         ({"username": "reviewer.scjg"}, "already exists"),
-        ({"roles": ["wizard"]}, "unknown role wizard"),
+        ({"roles": ["Wizard"]}, "is not a role name"),
         ({"roles": []}, "needs at least one role"),
         ({"department": "nowhere"}, "department nowhere does not exist"),
         ({"password": "short"}, "at least 8 characters"),

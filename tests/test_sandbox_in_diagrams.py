@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from engine import workflow
+from engine import workflow, workflow_parsing
 from engine.lint import lint_source
 from tests.test_sandbox import ESCAPES
 
@@ -46,7 +46,7 @@ def test_escape_in_diagram_is_refused_by_lint(mode, source):
 def test_escape_in_diagram_is_refused_at_run_time(engine, mode, source):
     """Run the diagram straight through the adapter (as if lint had been bypassed): the case step fails with
     a ScriptFailure and the escape never executes."""
-    [bundle] = workflow.parse(_diagram(mode, source), "escape.bpmn").processes
+    [bundle] = workflow_parsing.parse(_diagram(mode, source), "escape.bpmn").processes
     flow = workflow.CaseWorkflow.start(bundle, {"x": 1, "d": {}}, engine.script_engine())
     with pytest.raises(workflow.ScriptFailure):
         flow.run_engine_steps()

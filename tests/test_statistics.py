@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import supervision_world as world
 
-from engine import alerts_board, statistics, supervision
+from engine import alerts_board, statistics, statistics_rollup, supervision
 from engine.clock import LOCAL_TZ
 from engine.store import ClockStop, StageClock, SupervisionAlert
 
@@ -58,11 +58,15 @@ def seeded(engine, clock):
     c["b1"] = _walk(engine, clock, "town-b", "clerk.b", at(9, 24), at(9, 28, 16))
     c["b2"] = _walk(engine, clock, "town-b", "clerk.b", at(9, 24, 11), terminate=True)
     c["late"] = _walk(engine, clock, "town-a", "clerk.a", at(10, 1, 10))  # received in October: outside September
-    with engine.db.session() as session, session.begin():
+    with engine.db.session() as session, session.begin():  # raised by hand, telling the roll-up as a writer does
         for key, kind in (("a3", "red"), ("a1", "yellow"), ("b1", "red")):
-            session.add(SupervisionAlert(case_id=c[key].id, receipt_no=c[key].receipt_no, stage="case", kind=kind,
-                                         department=(engine.runtime.describe(c[key].id)["data"]["department"]),
-                                         officers=["clerk.a"], raised_at=at(10, 12)))  # fmt: skip
+            alert = SupervisionAlert(case_id=c[key].id, receipt_no=c[key].receipt_no, stage="case", kind=kind,
+                                     department=(engine.runtime.describe(c[key].id)["data"]["department"]),
+                                     officers=["clerk.a"], raised_at=at(10, 12))  # fmt: skip
+            session.add(alert)
+            session.flush()
+            statistics_rollup.alert_raised(session, alert)
+        statistics_rollup.write(session)
     clock.set(at(10, 13))
     alert_a1 = next(a for a in alerts_board.list_alerts(engine, _scope(engine, "sup.a")) if a["kind"] == "yellow")
     alerts_board.acknowledge(engine, world.user(engine, "sup.a"), alert_a1["id"], "已核实，按时办理")

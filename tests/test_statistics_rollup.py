@@ -1,5 +1,8 @@
 """The statistics roll-up (engine/statistics_rollup.py) gives the figures a direct computation over the supervision
-projection gives, follows every transition of a case, and equals its own rebuild (and the migration's fill)."""
+projection gives, follows every transition of a case, and equals its own rebuild (and the migration's fill).
+
+A write made here by hand tells the roll-up what it changed, as every writer does (`_edit`, `_raise`): the roll-up
+is told explicitly, never by a listener."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from datetime import date, datetime, timedelta
 import pytest
 import supervision_world as world
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy import inspect as inspect_mapper
 
 from engine import alerts_board, statistics, statistics_rebuild, statistics_rollup, supervision, supervision_index
 from engine.alerts_board import open_alert_condition
@@ -79,11 +83,8 @@ def walked(engine, clock):
         elif i not in (3, 11):  # those two are left open
             _finish(engine, clock, case, actor, when + timedelta(days=1 + 2 * (i % 5), hours=3),
                     decision="deny" if i == 8 else "approve")  # fmt: skip
-    with engine.db.session() as session, session.begin():
-        for case in cases[2:6]:
-            session.add(SupervisionAlert(case_id=case.id, receipt_no=case.receipt_no, stage="case", kind="red",
-                                         department=engine.runtime.describe(case.id)["data"]["department"],
-                                         officers=["clerk.a"], raised_at=at(10, 12)))  # fmt: skip
+    for case in cases[2:6]:
+        _raise(engine, case, department=engine.runtime.describe(case.id)["data"]["department"], when=at(10, 12))
     clock.set(at(10, 13))
     first = alerts_board.list_alerts(engine, _scope(engine, "sup.county"))[0]
     alerts_board.acknowledge(engine, world.user(engine, "sup.county"), first["id"], "已核实")
@@ -210,21 +211,20 @@ def test_completion_termination_retry_and_a_reopened_row_keep_it_right(engine, c
     assert figures() == _direct(engine, scope, "department", *september)
     _assert_rebuild_changes_nothing(engine)
 
-    # A row written by other means: reopened (no longer completed), moved to another department and another day,
-    # changed after it was expired (its old values are loaded to take them off), then deleted.
-    with engine.db.write_session() as session, session.begin():
-        row = session.get(SupervisedCase, a.id)
-        row.status, row.is_open, row.working_days, row.on_time = "running", True, None, None
+    # A row written by other means (telling the roll-up): reopened (no longer completed), moved to another
+    # department and another day, then deleted.
+    _edit(engine, a, status="running", is_open=True, working_days=None, on_time=None)
     assert figures()["town-a"][:3] == (3, 1, 1)  # c: no limit, so on time
-    with engine.db.write_session() as session, session.begin():
-        row = session.get(SupervisedCase, c.id)
-        session.expire(row)
-        row.department, row.created_at = "town-b", at(9, 20)
+    _edit(engine, c, department="town-b", created_at=at(9, 20))
     assert figures()["town-a"][:2] == (2, 0) and figures()["town-b"][:2] == (1, 1)
     assert figures() == _direct(engine, scope, "department", *september)
     _assert_rebuild_changes_nothing(engine)
     with engine.db.write_session() as session, session.begin():
-        session.delete(session.get(SupervisedCase, c.id))
+        row = session.get(SupervisedCase, c.id)
+        before = statistics_rollup.counted(row)
+        session.delete(row)
+        statistics_rollup.row_written(session, before, None)
+        statistics_rollup.write(session)
     assert "town-b" not in figures()
     with engine.db.session() as session:
         assert not session.scalars(select(DailyFigures).where(DailyFigures.department == "town-b")).all()
@@ -242,21 +242,43 @@ def test_completion_termination_retry_and_a_reopened_row_keep_it_right(engine, c
     _assert_rebuild_changes_nothing(engine)
 
 
-def test_a_savepoint_rolled_back_takes_its_changes_along(engine, clock):
+def test_a_rolled_back_transaction_takes_its_notes_along(engine, clock):
     world.build(engine)
     x = _case(engine, clock, "town-a", "clerk.a", at(9, 14))
     y = _case(engine, clock, "town-a", "clerk.a", at(9, 14, 10))
-    with engine.db.write_session() as session, session.begin():
-        session.get(SupervisedCase, x.id).extensions = 2
-        with session.begin_nested():  # released: kept
-            session.get(SupervisedCase, y.id).extensions = 3
-        savepoint = session.begin_nested()
-        session.get(SupervisedCase, x.id).department = "town-b"
-        session.flush()
-        savepoint.rollback()
+    with engine.db.write_session() as session:
+        with session.begin():
+            _edit_in(session, x, department="town-b")
+            session.rollback()  # what it noted goes with it
+        with session.begin():  # the same session, a new transaction: only its own notes are written
+            _edit_in(session, y, extensions=3)
+            statistics_rollup.write(session)
     rows = _reported(engine, _scope(engine, "sup.county"), "department", date(2026, 9, 14), date(2026, 9, 14))
-    assert set(rows) == {"town-a"} and rows["town-a"][9] == 5
+    assert set(rows) == {"town-a"} and rows["town-a"][9] == 3
     _assert_rebuild_changes_nothing(engine)
+
+
+def test_no_listener_drives_the_figures(engine):
+    """The roll-up is told by its writers and written by the pipeline's roll-up phase: nothing above the store is
+    registered on the sessions, the connections, the models or SQLAlchemy's Engine class (issue 11). (The store's
+    own transaction mechanics — SQLite's BEGIN — are no business figure.)"""
+
+    def ours(collection) -> list[str]:
+        names = [f"{fn.__module__}.{fn.__qualname__}" for fn in collection]
+        return [n for n in names if n.startswith("engine.") and not n.startswith("engine.store.")]
+
+    # A fresh Engine's and Session's listeners include those registered on their classes.
+    for target in (engine.db.engine, create_engine("sqlite://")):
+        for name in ("begin", "commit", "rollback", "savepoint", "release_savepoint", "rollback_savepoint"):
+            assert not ours(getattr(target.dispatch, name)), f"{target} has a {name} listener"
+    for factory in (engine.db.sessions, engine.db.write_sessions, engine.db.lookup_sessions):
+        with factory() as session:
+            for name in ("before_flush", "after_flush", "after_flush_postexec", "before_commit", "after_commit"):
+                assert not ours(getattr(session.dispatch, name)), f"a session factory has a {name} listener"
+    for model in (SupervisedCase, SupervisionAlert, AlertAction):
+        for name in ("after_insert", "after_update", "after_delete", "before_insert", "before_update"):
+            assert not ours(getattr(inspect_mapper(model).dispatch, name)), f"{model.__name__} has {name}"
+    assert engine.pipeline.names()[-2:] == ["statistics roll-up", "commit"]
 
 
 def test_concurrent_cases_on_one_roll_up_row_are_all_counted(engine, clock):
@@ -282,14 +304,33 @@ def test_concurrent_cases_on_one_roll_up_row_are_all_counted(engine, clock):
     _assert_rebuild_changes_nothing(engine)
 
 
-def _raise(engine, case, n=1) -> list[int]:
+def _raise(engine, case, n=1, *, department="town-a", when=None) -> list[int]:
+    """Raise alerts by hand (not through escalation.record), telling the roll-up as that does."""
     with engine.db.session() as session, session.begin():
         alerts = [SupervisionAlert(case_id=case.id, receipt_no=case.receipt_no, stage="case", kind="red",
-                                   department="town-a", officers=["clerk.a"], raised_at=at(9, 14, 12))
+                                   department=department, officers=["clerk.a"], raised_at=when or at(9, 14, 12))
                   for _ in range(n)]  # fmt: skip
         session.add_all(alerts)
         session.flush()
+        for alert in alerts:
+            statistics_rollup.alert_raised(session, alert)
+        statistics_rollup.write(session)
         return [a.id for a in alerts]
+
+
+def _edit_in(session, case, **values) -> None:
+    """Change a supervision row by hand in `session`'s transaction, telling the roll-up what it counted before."""
+    row = session.get(SupervisedCase, case.id)
+    before = statistics_rollup.counted(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    statistics_rollup.row_written(session, before, row)
+
+
+def _edit(engine, case, **values) -> None:
+    with engine.db.write_session() as session, session.begin():
+        _edit_in(session, case, **values)
+        statistics_rollup.write(session)
 
 
 def _acknowledgement(alert_id: int) -> AlertAction:
@@ -309,19 +350,22 @@ def test_open_alerts_follow_raising_acknowledging_and_a_moved_case(engine, clock
     assert open_alerts() == {"town-a": 3}
     alerts_board.acknowledge(engine, world.user(engine, "sup.county"), x1, "已核实")
     assert open_alerts() == {"town-a": 2}
-    with engine.db.session() as session, session.begin():  # one flush: x1 again (no change), and y1
+    with engine.db.session() as session, session.begin():  # x1 again (no change), and y1
         session.add_all([_acknowledgement(x1), _acknowledgement(y1)])
+        statistics_rollup.alert_acknowledged(session, x1)
+        statistics_rollup.alert_acknowledged(session, y1)
+        statistics_rollup.write(session)
     assert open_alerts() == {"town-a": 1}
     with engine.db.session() as session, session.begin():  # both acknowledgements of x1 go: it is open again
         for action in session.scalars(select(AlertAction).where(AlertAction.alert_id == x1)):
             session.delete(action)
+        statistics_rollup.alert_acknowledged(session, x1)
+        statistics_rollup.write(session)
     assert open_alerts() == {"town-a": 2}
-    with engine.db.write_session() as session, session.begin():
-        session.get(SupervisedCase, y.id).department = "town-b"
-    _raise(engine, y)
+    _edit(engine, y, department="town-b")
+    _raise(engine, y, department="town-b")
     assert open_alerts() == {"town-a": 2, "town-b": 1}
-    with engine.db.write_session() as session, session.begin():
-        session.get(SupervisedCase, x.id).department = "town-b"
+    _edit(engine, x, department="town-b")
     assert open_alerts() == {"town-b": 3}
     assert _reported(engine, scope, "department", *day) == _direct(engine, scope, "department", *day)
     _assert_rebuild_changes_nothing(engine)
@@ -337,17 +381,17 @@ def test_concurrent_acknowledgements_on_one_roll_up_row_are_both_counted(engine,
     first = engine.db.session()
     first.begin()
     first.add(_acknowledgement(x1))
-    first.flush()
-    # As its commit does: apply the roll-up changes (which locks the rows), then stay open for a while.
-    changes = statistics_rollup.pending(first.connection())
-    statistics_rollup.apply(first.connection(), changes)
-    changes.clear()
+    statistics_rollup.alert_acknowledged(first, x1)
+    # As the roll-up phase does: write the roll-up changes (which locks the rows), then stay open for a while.
+    statistics_rollup.write(first)
     errors = []
 
     def second():
         try:
             with engine.db.session() as session, session.begin():
                 session.add(_acknowledgement(y1))
+                statistics_rollup.alert_acknowledged(session, y1)
+                statistics_rollup.write(session)
         except Exception as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
@@ -382,9 +426,11 @@ def test_transactions_touching_shared_rows_in_opposite_orders_do_not_deadlock(en
         session.begin()
         session.execute(text("SET LOCAL lock_timeout = '3s'"))
     for session, case in ((first, a1), (second, b1), (first, a2), (second, b2)):
-        session.get(SupervisedCase, case.id).extensions += 1
+        _edit_in(session, case, extensions=session.get(SupervisedCase, case.id).extensions + 1)
         session.flush()
+    statistics_rollup.write(second)
     second.commit()
+    statistics_rollup.write(first)
     first.commit()
     first.close(), second.close()
     rows = _reported(engine, _scope(engine, "sup.county"), "department", date(2026, 9, 14), date(2026, 9, 14))

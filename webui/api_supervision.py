@@ -8,11 +8,10 @@ from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from engine import alerts_board, replay, statistics, supervision
+from engine import alerts_board
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
 from engine.identity import AuthenticationFailed
-from engine.process_activity import activity_counts
 from engine.services.history import event_json
 from engine.supervision import CaseFilter
 
@@ -29,7 +28,7 @@ def _scope():
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("send 'Authorization: Bearer <token>' (get one from POST /api/v1/token)")
         g.supervision_user = _engine().identity.user_for_token(token.strip())
-        g.supervision_scope = supervision.scope_of(_engine(), g.supervision_user)
+        g.supervision_scope = _engine().supervision.scope(g.supervision_user)
     return g.supervision_scope
 
 
@@ -47,7 +46,7 @@ def _error(exc: GovflowError):
 
 @bp.get("/cases")
 def cases():
-    result = supervision.list_cases(_engine(), _scope(), CaseFilter.from_args(request.args))
+    result = _engine().supervision.cases(_scope(), CaseFilter.from_args(request.args))
     return {"cases": result.rows, "total": result.total, "total_capped": result.total_capped,
             "counts": result.counts, "page": result.page, "per_page": result.per_page}  # fmt: skip
 
@@ -55,14 +54,14 @@ def cases():
 @bp.get("/cases/<case_ref>/trail")
 def trail(case_ref: str):
     eng = _engine()
-    row = supervision.get_case(eng, _scope(), case_ref)
+    row = eng.supervision.case(_scope(), case_ref)
     chain = eng.history.verify(row.case_id)[0]
     return {
         "case_id": row.case_id, "receipt_no": row.receipt_no,
         "chain": {"ok": chain.ok, "events": chain.events, "first_bad_seq": chain.first_bad_seq, "reason": chain.reason},
         "events": [event_json(e) for e in eng.history.trail(row.case_id)],
-        "frames": [f.to_json() for f in replay.replay(eng, row.case_id)],
-        "now": replay.current_state(eng, row.case_id),
+        "frames": [f.to_json() for f in eng.supervision.replay(row.case_id)],
+        "now": eng.supervision.current_state(row.case_id),
     }  # fmt: skip
 
 
@@ -72,7 +71,7 @@ def alerts():
         kind=request.args.get("kind") or None, department=request.args.get("department") or None,
         officer=request.args.get("officer") or None, include_closed=request.args.get("closed") in ("1", "true"),
     )  # fmt: skip
-    return {"alerts": alerts_board.list_alerts(_engine(), _scope(), f)}
+    return {"alerts": _engine().supervision.alerts(_scope(), f)}
 
 
 def _date(name: str, default: date) -> date:
@@ -91,8 +90,8 @@ def stats():
     by = request.args.get("by") or "department"
     start, end = _date("from", today.replace(day=1)), _date("to", today)
     _scope()  # 401 without a valid token
-    scope = supervision.scope_of(_engine(), g.supervision_user, "read_statistics")
-    rows = statistics.figures(_engine(), scope, by, start, end)
+    scope = _engine().supervision.scope(g.supervision_user, "read_statistics")
+    rows = _engine().supervision.figures(scope, by, start, end)
     return {"by": by, "from": start.isoformat(), "to": end.isoformat(), "rows": [r.to_json() for r in rows]}
 
 
@@ -101,7 +100,7 @@ def process_activity(key: str):
     version = request.args.get("version")
     if version is not None and not version.isdigit():
         raise InvalidData(f"version: '{version}' is not a whole number", [("version", "not a number")])
-    return activity_counts(_engine(), _scope(), key, int(version) if version else None)
+    return _engine().supervision.activity(_scope(), key, int(version) if version else None)
 
 
 def openapi_paths() -> dict:

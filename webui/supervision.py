@@ -13,11 +13,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import policy, replay, supervision, supervision_actions
+from engine import policy
 from engine.errors import GovflowError, NotFound
-from engine.process_activity import activity_counts
 from engine.services.history import event_json
-from engine.supervision import CaseFilter
+from engine.services.supervision import CASE_ACTIONS
+from engine.supervision import COLOURS, STATUSES, CaseFilter
 from webui import case_view
 from webui.context import engine, local_time
 from webui.reasons import said
@@ -29,8 +29,6 @@ VENDOR_FILES = {
     "diagram-js.css": ("bpmn-js/dist/assets", "diagram-js.css"),
     "bpmn-js.css": ("bpmn-js/dist/assets", "bpmn-js.css"),
 }
-ACTIONS = {"suspend": supervision_actions.suspend, "resume": supervision_actions.resume,
-           "terminate": supervision_actions.terminate, "retry": supervision_actions.retry}  # fmt: skip
 # bpmn-js writes style attributes on the SVG it draws; these pages allow inline styles (never inline scripts).
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -44,7 +42,7 @@ def viewer():
 
 
 def scope():
-    return supervision.scope_of(engine(), viewer())
+    return engine().supervision.scope(viewer())
 
 
 @bp.before_request
@@ -80,7 +78,7 @@ def cases():
     """The case list: filters, colour counts, one page of cases."""
     s = scope()
     f = CaseFilter.from_args(request.args)
-    result = supervision.list_cases(engine(), s, f)
+    result = engine().supervision.cases(s, f)
     departments = {c: n for c, n in _departments().items() if s.allows(c)}
     args = {k: v for k, v in request.args.items() if v}
 
@@ -90,7 +88,7 @@ def cases():
         return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
 
     return render_template("supervision/cases.html", result=result, f=f, link=link, departments=departments,
-                           colours=supervision.COLOURS, statuses=supervision.STATUSES)  # fmt: skip
+                           colours=COLOURS, statuses=STATUSES)  # fmt: skip
 
 
 @bp.get("/cases.csv")
@@ -98,14 +96,14 @@ def cases_csv():
     """The whole filtered set as CSV."""
     s = scope()
     f = CaseFilter.from_args(request.args)
-    stream = supervision.export_csv(engine(), s, f)
+    stream = engine().supervision.export_csv(s, f)
     return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=supervision-cases.csv"})  # fmt: skip
 
 
 def _case_view(ref: str) -> dict:
     eng = engine()
-    row = supervision.get_case(eng, scope(), ref)
+    row = eng.supervision.case(scope(), ref)
     case = eng.runtime.describe(row.case_id)
     limits = eng.deadlines.case_limits(row.case_id)
     pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
@@ -113,7 +111,7 @@ def _case_view(ref: str) -> dict:
     trail = [event_json(e) for e in eng.history.trail(row.case_id)]
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
-            "colour": supervision.case_colour(eng, row)}  # fmt: skip
+            "colour": eng.supervision.colour(row)}  # fmt: skip
 
 
 @bp.get("/cases/<ref>")
@@ -139,12 +137,12 @@ def _frame_label(frame, n: int, total: int, names: dict[str, str]) -> str:
 def case_replay(ref: str):
     """Every frame of the replay (with its `label`) plus the state now (overdue judged now)."""
     eng = engine()
-    row = supervision.get_case(eng, scope(), ref)
+    row = eng.supervision.case(scope(), ref)
     pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
     names = case_view.element_names(eng, pv.key, pv.version)
-    frames = replay.replay(eng, row.case_id)
+    frames = eng.supervision.replay(row.case_id)
     labelled = [{**f.to_json(), "label": _frame_label(f, i, len(frames), names)} for i, f in enumerate(frames, 1)]
-    now = {**replay.current_state(eng, row.case_id), "label": _("当前状态（共 %(n)s 条留痕）", n=len(frames))}
+    now = {**eng.supervision.current_state(row.case_id), "label": _("当前状态（共 %(n)s 条留痕）", n=len(frames))}
     return {"frames": labelled, "now": now}
 
 
@@ -161,10 +159,10 @@ def diagram_xml(version_id: int):
 @bp.post("/cases/<ref>/<action>")
 def case_action(ref: str, action: str):
     """Suspend, resume, terminate or retry with a written reason."""
-    if action not in ACTIONS:
+    if action not in CASE_ACTIONS:
         abort(404)
     try:
-        case = ACTIONS[action](engine(), viewer(), ref, request.form.get("reason", ""))
+        case = engine().supervision.act(action, viewer(), ref, request.form.get("reason", ""))
         flash(_("已执行：%(action)s（办件 %(no)s 当前状态：%(status)s）", action=action, no=case.receipt_no,
                 status=case.status), "success")  # fmt: skip
     except GovflowError as exc:
@@ -177,7 +175,7 @@ def reassign(task_id: str):
     """Give an open task to another officer, with a reason."""
     ref = request.form.get("case", "")
     try:
-        task = supervision_actions.reassign(engine(), viewer(), task_id, request.form.get("to_user", ""),
+        task = engine().supervision.reassign(viewer(), task_id, request.form.get("to_user", ""),
                                             request.form.get("reason", ""))  # fmt: skip
         flash(_("任务已改派给 %(user)s", user=task.assignee), "success")
     except GovflowError as exc:
@@ -189,11 +187,11 @@ def reassign(task_id: str):
 def process_page(key: str):
     """A process version's diagram with the open and overdue tasks on each activity, and average working days."""
     version = request.args.get("version", type=int)
-    counts = activity_counts(engine(), scope(), key, version)
+    counts = engine().supervision.activity(scope(), key, version)
     versions = [p for p in engine().repository.list(latest_only=False) if p.key == key]
     return render_template("supervision/process.html", counts=counts, versions=versions)
 
 
 @bp.get("/processes/<key>/activity.json")
 def process_counts_json(key: str):
-    return activity_counts(engine(), scope(), key, request.args.get("version", type=int))
+    return engine().supervision.activity(scope(), key, request.args.get("version", type=int))

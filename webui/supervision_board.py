@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import alerts_board, statistics, supervision
+from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
 from engine.rules import RULES
@@ -27,9 +27,9 @@ def alerts():
     s = scope()
     kinds = {**alerts_board.TIME_KINDS, **{code: rule.title for code, rule in RULES.items()}}
     return render_template(
-        "supervision/alerts.html", alerts=alerts_board.list_alerts(engine(), s, f), f=f, kinds=kinds,
+        "supervision/alerts.html", alerts=engine().supervision.alerts(s, f), f=f, kinds=kinds,
         departments={c: n for c, n in _departments().items() if s.allows(c)}, faults=alerts_board.FAULT_KINDS,
-        measures=alerts_board.MEASURES, records=alerts_board.accountability_records(engine(), s, limit=20),
+        measures=alerts_board.MEASURES, records=engine().supervision.accountability_records(s, limit=20),
     )  # fmt: skip
 
 
@@ -40,7 +40,7 @@ def _back():
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 def acknowledge(alert_id: int):
     try:
-        alerts_board.acknowledge(engine(), viewer(), alert_id, request.form.get("note", ""))
+        engine().supervision.acknowledge(viewer(), alert_id, request.form.get("note", ""))
         flash(_("预警已处理"), "success")
     except GovflowError as exc:
         flash(str(exc), "error")
@@ -53,7 +53,7 @@ def letter(alert_id: int):
         days = request.form.get("reply_workdays", "")
         if not days.isdigit():
             raise InvalidData("回复期限须为工作日天数", [("reply_workdays", "not a number")])
-        issued = alerts_board.issue_letter(engine(), viewer(), alert_id, request.form.get("department", ""),
+        issued = engine().supervision.issue_letter(viewer(), alert_id, request.form.get("department", ""),
                                            int(days), request.form.get("note", ""))  # fmt: skip
         flash(_("已发出督办函 %(no)s", no=issued["letter_no"]), "success")
     except GovflowError as exc:
@@ -65,8 +65,8 @@ def letter(alert_id: int):
 def accountability():
     try:
         alert_id = request.form.get("alert_id") or None
-        alerts_board.record_accountability(
-            engine(), viewer(), target_kind=request.form.get("target_kind", ""), target=request.form.get("target", ""),
+        engine().supervision.record_accountability(
+            viewer(), target_kind=request.form.get("target_kind", ""), target=request.form.get("target", ""),
             fault_kind=request.form.get("fault_kind", ""), reason=request.form.get("reason", ""),
             measure=request.form.get("measure") or None, case_id=request.form.get("case_id") or None,
             alert_id=int(alert_id) if alert_id and alert_id.isdigit() else None,
@@ -92,8 +92,8 @@ def statistics_page():
     """Figures per department / item / officer / month / quarter with a bar and a trend chart and the ranking."""
     by = request.args.get("by") or "department"
     start, end = _window()
-    s = supervision.scope_of(engine(), viewer(), "read_statistics")
-    rows = statistics.figures(engine(), s, by, start, end)
+    s = engine().supervision.scope(viewer(), "read_statistics")
+    rows = engine().supervision.figures(s, by, start, end)
     names = _departments()
     for r in rows:
         r.label = names.get(r.key) if by == "department" else None
@@ -104,13 +104,13 @@ def statistics_page():
     bars = bar_chart(_("按时办结率"), [r.label or r.key for r in shown],
                      [round((r.on_time_rate or 0) * 100, 1) for r in shown], "%")  # fmt: skip
     trend_start = end.replace(day=1) - timedelta(days=330)
-    months = statistics.monthly_volume(engine(), s, trend_start.replace(day=1), end)
+    months = engine().supervision.monthly_volume(s, trend_start.replace(day=1), end)
     trend = trend_chart(_("月度收件与办结"), [m for m, _n, _d in months],
                         {_("收件"): [n for _m, n, _d in months], _("办结"): [d for _m, _n, d in months]})  # fmt: skip
     today = engine().now().astimezone(LOCAL_TZ).date()
     year, quarter = today.year, (today.month - 1) // 3 + 1
-    windows = statistics.ranking(engine(), s, "department", year, quarter)[:5]
-    officers = statistics.ranking(engine(), s, "officer", year, quarter)[:5]
+    windows = engine().supervision.ranking(s, "department", year, quarter)[:5]
+    officers = engine().supervision.ranking(s, "officer", year, quarter)[:5]
     for w in windows:
         w.label = names.get(w.key)
     return render_template("supervision/statistics.html", rows=rows, by=by, start=start, end=end, bars=bars,

@@ -1,4 +1,5 @@
-"""`govflow user ...` and `govflow department ...`: the people, their roles and the department tree."""
+"""`govflow user ...`, `govflow role ...` and `govflow department ...`: the people, their roles and the department
+tree."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def user() -> None:
 @click.argument("name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
 @click.option("--department", required=True, help="Department code.")
-@click.option("--role", "roles", multiple=True, required=True, help="clerk, reviewer, approver ... (repeatable).")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="A built-in role (clerk, reviewer, approver ...) or any lower-case group role a diagram names, "
+                   "e.g. investigator (repeatable).")
 @click.option("--display-name", default=None, help="Name shown in the pages (e.g. 张伟).")
 @click.pass_context
 @handled
@@ -147,3 +150,33 @@ def department_list(ctx, as_json):
     show(None, 0)
     if not rows:
         click.echo("no departments")
+
+
+@main.group()
+def role() -> None:
+    """Roles: the built-in ones (platform permissions) and the task-group roles diagrams name."""
+
+
+@role.command("add")
+@click.argument("code")
+@click.option("--name", default=None, help="The name people see (e.g. 调查员); the code when not given.")
+@click.pass_context
+@handled
+def role_add(ctx, code, name):
+    """Record the task-group role CODE (or rename it); a user given a new role records it too."""
+    info = _engine(ctx).identity.add_role(code, name)
+    click.echo(f"role {info.code} ({info.name})" + (" built in" if info.built_in else " is a task group role"))
+
+
+@role.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def role_list(ctx, as_json):
+    """List the roles; the built-in ones carry platform permissions, the others are task groups only."""
+    roles = _engine(ctx).identity.roles()
+    if as_json:
+        _echo_json([asdict(r) for r in roles])
+        return
+    for r in roles:
+        click.echo(f"{r.code}\t{r.name}\t{'built-in' if r.built_in else 'task group'}")

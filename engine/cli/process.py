@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from engine import policy, supervision_actions
+from engine import demo as demo_data
+from engine import policy
 from engine.case_json import badge_json
 from engine.cli import _data, _echo_json, _engine, acting, acting_options, handled, main
+from engine.lint import lint_file
 from engine.local_time import SECONDS, shown_with_offset
+from engine.scheduler import TimerScheduler, WorkerRefused
+from engine.services.history import event_json
+from engine.services.tasks import task_json
+from engine.store import upgrade
 
 
 @main.command()
@@ -19,8 +26,6 @@ from engine.local_time import SECONDS, shown_with_offset
 @handled
 def init(ctx):
     """Create or upgrade the database schema."""
-    from engine.store import upgrade
-
     engine = _engine(ctx)
     upgrade(engine.db)
     click.echo(f"schema ready ({engine.db.dialect})")
@@ -31,8 +36,6 @@ def init(ctx):
 @click.pass_context
 def lint(ctx, files):
     """Check BPMN files; prints FILE:LINE: ELEMENT_ID: message, exit 1 on findings."""
-    from engine.lint import lint_file
-
     forms = Path(ctx.obj["forms"])
     findings = [f for path in files for f in lint_file(path, forms)]
     for finding in findings:
@@ -54,6 +57,8 @@ def deploy(ctx, files, username, override, reason):
     for path in files:
         for d in engine.repository.deploy_file(path, actor.username):
             click.echo(f"{d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
+            for warning in d.warnings:
+                click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
@@ -100,8 +105,6 @@ def start(ctx, key, data, username, override, reason, version):
 @handled
 def tasks(ctx, case_id, user, groups, state, as_json):
     """List human tasks."""
-    from engine.services.tasks import task_json
-
     engine = _engine(ctx)
     if case_id:
         case_id = engine.runtime.get(case_id).id
@@ -190,7 +193,7 @@ def _status_command(name: str, help_text: str):
         engine = _engine(ctx)
         actor, overridden = acting(engine, username, override, reason)
         if overridden is None:
-            case = getattr(supervision_actions, name)(engine, actor, case_id, reason)
+            case = engine.supervision.act(name, actor, case_id, reason)
         else:
             case = getattr(engine.runtime, name)(engine.runtime.get(case_id).id, actor=actor.username,
                                                  reason=reason, override=overridden)  # fmt: skip
@@ -215,7 +218,7 @@ def retry(ctx, case_id, reason, username, override):
     engine = _engine(ctx)
     actor, overridden = acting(engine, username, override, reason)
     if overridden is None:
-        case = supervision_actions.retry(engine, actor, case_id, reason)
+        case = engine.supervision.act("retry", actor, case_id, reason)
     else:
         case = engine.runtime.retry(engine.runtime.get(case_id).id, actor=actor.username, override=overridden)
     click.echo(f"{case.receipt_no} is {case.status}")
@@ -228,8 +231,6 @@ def retry(ctx, case_id, reason, username, override):
 @handled
 def case_command(ctx, case_id, as_json):
     """Show a case: status, active tasks, data and audit trail."""
-    from engine.services.history import event_json
-
     engine = _engine(ctx)
     view = engine.runtime.describe(case_id)
     events = engine.history.trail(view["id"])
@@ -275,8 +276,6 @@ def verify(ctx, case_id, as_json):
 
 def _serve(engine, host: str, port: int, scheduler: bool) -> None:
     """Run the web app (and the timer scheduler in this process unless told not to)."""
-    import ipaddress
-
     # Here, not at the top: every other command runs without Flask and the web app loaded (tests/test_layers.py).
     from webui import create_app
 
@@ -289,8 +288,6 @@ def _serve(engine, host: str, port: int, scheduler: bool) -> None:
     app = create_app(engine, {"SESSION_COOKIE_SECURE": not loopback})
     worker = None
     if scheduler:
-        from engine.scheduler import TimerScheduler, WorkerRefused
-
         try:
             worker = TimerScheduler(engine).start()
             click.echo("timer scheduler running")
@@ -325,9 +322,6 @@ def serve(ctx, host, port, no_scheduler):
 @handled
 def demo(ctx, host, port, processes_dir, cases, no_scheduler, seed_only):
     """Create the embedded database, deploy processes/, seed the demo organisation, catalog and cases, serve."""
-    from engine import demo as demo_data
-    from engine.store import upgrade
-
     engine = _engine(ctx)
     upgrade(engine.db)
     for path in sorted(processes_dir.glob("*.bpmn")):

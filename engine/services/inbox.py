@@ -100,12 +100,11 @@ class _Shape:
 
 
 def _department_groups(engine, actor, code: str) -> tuple[list[str], list[str]]:
-    """(the actor's groups within the department's scope, every possible group name of that scope)."""
-    from engine.store.identity import ROLES
-
+    """(the actor's groups within the department's scope, every possible group name of that scope: each role,
+    built-in or named by a designer, in each department)."""
     scope = set(engine.identity.department_scope(code))
     mine = [g for g in actor.groups if g.partition("@")[2] in scope]
-    return mine, [f"{role}@{d}" for role in ROLES for d in sorted(scope)]
+    return mine, [f"{role}@{d}" for role in engine.identity.role_codes() for d in sorted(scope)]
 
 
 def _scope(engine, actor, filters: Mapping) -> tuple[_Shape, dict] | None:

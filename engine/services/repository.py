@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import lint, workflow
+from engine import lint, workflow, workflow_parsing
 from engine.diagram import BpmnSourceError, Finding
 from engine.errors import LintFailed, NotFound
+from engine.roles import groups_without_members
 from engine.store import ProcessVersion
 
 
@@ -19,6 +20,8 @@ class Deployment:
     key: str
     version: int
     created: bool  # False when the file was unchanged and the existing version was kept
+    # What the designer should know but that refuses nothing: e.g. a candidate group nobody holds yet.
+    warnings: tuple[str, ...] = ()
 
 
 class RepositoryService:
@@ -43,7 +46,7 @@ class RepositoryService:
         if findings:
             raise LintFailed(findings)
         try:
-            parsed = workflow.parse(source, filename)
+            parsed = workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
             raise LintFailed([Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]) from None
         sha = hashlib.sha256(source).hexdigest()
@@ -57,8 +60,9 @@ class RepositoryService:
                     .order_by(ProcessVersion.version.desc())
                     .limit(1)
                 ).first()
+                warnings = _unstaffed_groups(session, bundle, filename)
                 if latest is not None and latest.sha256 == sha:
-                    results.append(Deployment(bundle.key, latest.version, False))
+                    results.append(Deployment(bundle.key, latest.version, False, warnings))
                     continue
                 version = (latest.version + 1) if latest else 1
                 session.add(
@@ -68,7 +72,7 @@ class RepositoryService:
                         elements=bundle.elements, deployed_at=self.engine.now(), deployed_by=deployed_by,
                     )
                 )  # fmt: skip
-                results.append(Deployment(bundle.key, version, True))
+                results.append(Deployment(bundle.key, version, True, warnings))
         return results
 
     def list(self, latest_only: bool = True) -> list[ProcessVersion]:
@@ -104,3 +108,20 @@ class RepositoryService:
             which = f"{key} v{version}" if version is not None else key
             raise NotFound(f"process {which} is not deployed")
         return pv
+
+
+def _unstaffed_groups(session, bundle, filename: str) -> tuple[str, ...]:
+    """A warning per user task offered to a literal role@department group that nobody holds yet."""
+    tasks = {i: f for i, f in bundle.elements.items() if f.get("tag") == "userTask" and f.get("candidate_groups")}
+    empty = set(groups_without_members(session, [g for f in tasks.values() for g in f["candidate_groups"]]))
+    warnings = []
+    for bpmn_id, facts in tasks.items():
+        for group in facts["candidate_groups"]:
+            if group in empty:
+                role, _at, department = group.partition("@")
+                warnings.append(
+                    f"{Path(filename).name}:{facts.get('line') or 0}: {bpmn_id}: candidate group {group} has no "
+                    f"member yet; its tasks wait until someone holds it (govflow user add NAME --department "
+                    f"{department} --role {role})"
+                )
+    return tuple(warnings)

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from engine import audit, policy, workflow
+from engine import audit, policy, workflow, workflow_clock
 from engine.case_json import case_json, check_json_object
 from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
@@ -58,7 +58,7 @@ class RuntimeService:
             raise InvalidData(f"receipt prefix '{prefix}' must be 1-16 letters or digits")
         engine = self.engine
         try:
-            with workflow.clock_context(engine.now), engine.db.write_session() as session, session.begin():
+            with workflow_clock.clock_context(engine.now), engine.db.write_session() as session, session.begin():
                 now = engine.now()
                 bundle = engine.bundle(session, pv.id)
                 flow = workflow.CaseWorkflow.start(bundle, data, engine.script_engine())

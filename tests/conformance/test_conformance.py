@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import workflow
+from engine import workflow, workflow_clock, workflow_parsing
 from engine.process_engine import ProcessEngine
 from engine.store import Case
 from tests.conftest import FIXTURES
@@ -36,11 +36,11 @@ class Straight:
 
     def __init__(self, engine, name: str):
         self.engine = engine
-        [self.bundle] = workflow.parse((DIAGRAMS / f"{name}.bpmn").read_bytes(), f"{name}.bpmn").processes
+        [self.bundle] = workflow_parsing.parse((DIAGRAMS / f"{name}.bpmn").read_bytes(), f"{name}.bpmn").processes
         self.trace: list[str] = []
 
     def start(self, data: dict) -> None:
-        with workflow.clock_context(self.engine.now):
+        with workflow_clock.clock_context(self.engine.now):
             self.flow = workflow.CaseWorkflow.start(self.bundle, data, self.engine.script_engine())
             self.flow.run_engine_steps(self.trace.append)
 
@@ -53,13 +53,13 @@ class Straight:
                 for g in facts.get("candidate_groups") or []
             ]
             if task.bpmn_id == bpmn_id and (group is None or group in groups) and _shows(task, where):
-                with workflow.clock_context(self.engine.now):
+                with workflow_clock.clock_context(self.engine.now):
                     self.flow.complete(task.id, data, self.trace.append)
                 return
         raise AssertionError(f"no ready task {bpmn_id} {group or ''}")
 
     def fire_timers(self) -> None:
-        with workflow.clock_context(self.engine.now):
+        with workflow_clock.clock_context(self.engine.now):
             self.flow.fire_due_timers(self.trace.append)
 
     def result(self) -> tuple[str, dict]:
