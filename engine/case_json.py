@@ -42,6 +42,14 @@ def task_json(t: HumanTask) -> dict:
     }  # fmt: skip
 
 
+def badge_json(badge: dict | None) -> dict:
+    """What a task's JSON says of its time limit, as the inbox's rows (`colour` "none" without a due instant):
+    the badge of `DeadlineService.task_badge`."""
+    if badge is None:
+        return {"colour": "none", "days_left": None, "provisional": False}
+    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"]}
+
+
 def case_json(case: Case, open_tasks: Iterable[HumanTask], process: tuple[str, int]) -> dict:
     """The JSON of a case with its open task rows; `process`: (process key, version number) of its version."""
     key, version = process

@@ -97,13 +97,15 @@ def thresholds_for(engine, now: datetime | None = None, session=None) -> Thresho
     return thresholds(calendar_for(engine, session), now or engine.now(), policy_of(engine))
 
 
-def badge(cal: WorkdayCalendar, at: Thresholds, due: datetime | None) -> dict | None:
-    """What a person is shown of a task's due instant: its colour, the working days left (negative: overdue) and
-    whether the calendar covers the due day yet (`provisional`); None without a due instant."""
+def badge(cal: WorkdayCalendar, at: Thresholds, due: datetime | None, warn: datetime | None = None,
+          statutory: datetime | None = None) -> dict | None:  # fmt: skip
+    """What a person is shown of a clock a task is due by: its colour (`colour_of` on its instants), the working
+    days left to the due instant (negative: overdue) and whether the calendar covers the due day yet
+    (`provisional`); None without a due instant."""
     if due is None:
         return None
     today, due_day = at.now.astimezone(LOCAL_TZ).date(), due.astimezone(LOCAL_TZ).date()
-    return {"colour": colour_of(at, due), "days_left": cal.workdays_between(today, due_day),
+    return {"colour": colour_of(at, due, warn, statutory), "days_left": cal.workdays_between(today, due_day),
             "provisional": cal.is_provisional(due_day), "due": due}  # fmt: skip
 
 
@@ -116,9 +118,10 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("yellow", "warn", "<=", "now"),
     ("yellow", "due", "<=", "yellow_until"),
 )
-# The days-left line stands in for a warn instant: a clock that has one (a stage clock, the supervision row) is
-# warned by it alone — it holds the days-left rule already, and leaves it out for a limit no longer than the
-# window (deadlines: a 1 wd acceptance stage is not yellow when it begins); a task's due instant has none.
+# The days-left line stands in for a warn instant: a clock that has one (a stage clock, the supervision row, a
+# task due by a stage clock) is warned by it alone — it holds the days-left rule already, and leaves it out for a
+# limit no longer than the window (deadlines: a 1 wd acceptance stage is not yellow when it begins); a task's own
+# BPMN dueDate has none.
 DAYS_LEFT = ("yellow", "due", "<=", "yellow_until")
 _PY = {"<": operator.lt, "<=": operator.le}
 _INVERSE = {"<": ">=", "<=": ">"}
@@ -229,22 +232,12 @@ def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], u
     return or_(*branches) if branches else false()
 
 
-def due_tally(due, at: Mapping[str, object]) -> tuple:
-    """For a clock with a due instant only (a task row): aggregates whose `tally_colours` is the count of each
-    colour — one comparison per line per row, since for such a clock the lines nest (red_plus_through < now ≤
-    yellow_until, `thresholds`): a due instant a line catches, every later line catches too."""
-    lines = [(op, threshold) for _, instant, op, threshold in RULES if instant == "due"]
-    return (*(func.count().filter(_SQL[op](due, at[t])) for op, t in lines), func.count(due), func.count())
+def tally(cols: Columns, at: Mapping[str, object], untimed: str = "none") -> tuple:
+    """Aggregates counting the rows of each colour (`colour_in` of each, in the order of `tally_colours`): one
+    row of counts per statement, so that the parts of a UNION ALL can be summed."""
+    return tuple(func.count().filter(colour_in(cols, [name], at, untimed)) for name in (*COLOURS, untimed))
 
 
-def tally_colours(tally: Iterable[int], untimed: str = "none") -> dict[str, int]:
-    """The count of each colour from a row of `due_tally`."""
-    *caught, timed, total = tally
-    counts = dict.fromkeys((*COLOURS, untimed), 0)
-    counts[untimed] += total - timed
-    before = 0
-    for (name, _, _, _), n in zip((r for r in RULES if r[1] == "due"), caught, strict=True):
-        counts[name] += n - before
-        before = n
-    counts["green"] += timed - before
-    return counts
+def tally_colours(counts: Iterable[int], untimed: str = "none") -> dict[str, int]:
+    """The count of each colour from a row of `tally`."""
+    return dict(zip((*COLOURS, untimed), (int(n) for n in counts), strict=True))

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -143,6 +144,16 @@ class ClockFacts:
         )  # fmt: skip
 
 
+class DueInstants(NamedTuple):
+    """The instants a task is due by, as its row keeps them: the promised due instant, and of a stage clock its
+    warning instant and statutory due instant (None for a task's own dueDate: the colour rule then warns by the
+    working days left)."""
+
+    due: datetime
+    warn: datetime | None = None
+    statutory: datetime | None = None
+
+
 @dataclass
 class StageStatus:
     """A stage clock at one instant: colour, due instants (end of the due day, aware), days left, flags."""
@@ -166,6 +177,12 @@ class StageStatus:
     extension: dict | None
     element: str | None = None
     stops: list[dict] = field(default_factory=list)
+
+    def instants(self) -> DueInstants | None:
+        """The instants a task due by this clock is due by (None without a limit)."""
+        if self.promised_due is None:
+            return None
+        return DueInstants(self.promised_due, self.warn_at, self.statutory_due)
 
     def as_json(self) -> dict:
         out = asdict(self)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from engine import deadlines, workflow
-from engine.deadlines import CLOCK_STOP_REASONS, ClockFacts, Interval, Limit, StageStatus
+from engine.deadlines import CLOCK_STOP_REASONS, ClockFacts, DueInstants, Interval, Limit, StageStatus
 from engine.errors import InvalidData
 from engine.store import ClockStop, StageClock
 
@@ -244,11 +244,11 @@ def before_save(ctx) -> None:
         clocks.moved = False
 
 
-def task_due(ctx, bpmn_id: str, data: dict):
-    """The promised due instant of the clock a user task is due by (`deadlines.task_clock`: its element's stage
-    clock, else the whole-case clock), or None."""
+def task_due(ctx, bpmn_id: str, data: dict) -> DueInstants | None:
+    """The instants of the clock a user task is due by (`deadlines.task_clock`: its element's stage clock, else
+    the whole-case clock): promised due, warning and statutory due; None when no such clock runs."""
     if ctx.flow is None or (not timed_elements(ctx.flow.bundle) and EFFECTS_KEY not in ctx.effects):
         return None  # nothing in this process is timed and no clock was started by a script: no query
     clocks = StepClocks.of(ctx)
     clock = deadlines.task_clock(clocks.clocks.values(), bpmn_id, data)
-    return None if clock is None else clocks.status(clock.stage).promised_due
+    return None if clock is None else clocks.status(clock.stage).instants()

@@ -2,8 +2,9 @@
 
 A ready user task gets a row (with its candidates, assignee and due date, ${expression} placeholders filled from
 the task's data); a row whose task is no longer ready is completed (the task the step completed) or cancelled. A
-user task without a dueDate of its own is due when the stage it runs is (`due_by_stage`, the time-limits area's
-rule), and the inbox columns follow the case (engine/inbox_projection.py).
+user task without a dueDate of its own is due by the clock of the stage it runs (`due_by_stage`, the time-limits
+area's rule): the row keeps that clock's due, warning and statutory due instants, which every reader colours by
+(engine/colour.py). The inbox columns follow the case (engine/inbox_projection.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine import inbox_projection, workflow
+from engine.deadlines import DueInstants
 from engine.store import HumanTask, TaskCandidate
 
 if TYPE_CHECKING:
@@ -23,10 +25,10 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 class TaskProjection:
-    """The tasks phase; `due_by_stage(ctx, bpmn_id, task data)`: when a user task without its own dueDate is due
-    (None: not by a stage)."""
+    """The tasks phase; `due_by_stage(ctx, bpmn_id, task data)`: the instants of the clock a user task without its
+    own dueDate is due by (None: not by a stage)."""
 
-    def __init__(self, due_by_stage: Callable[..., datetime | None] | None = None):
+    def __init__(self, due_by_stage: Callable[..., DueInstants | None] | None = None):
         self.due_by_stage = due_by_stage
 
     def __call__(self, ctx: StepContext) -> None:
@@ -50,15 +52,15 @@ class TaskProjection:
         inbox_projection.follow(ctx.case, ctx.open_tasks())  # item, applicant, sole group: what the inbox reads
 
     def _follow_stage_dues(self, ctx: StepContext, ready: dict, elements: dict) -> None:
-        """Keep the due dates (and so the inbox's colours) of tasks due with their stage in step with the stage's
-        clock, which moves with clock stops and extensions."""
+        """Keep the instants (and so the colours) of tasks due with their stage in step with the stage's clock,
+        which moves with clock stops and extensions."""
         for row in ctx.open_tasks():
             task = ready.get(row.id)
             if task is None or row.state != "open" or (elements.get(row.bpmn_id) or {}).get("due_date"):
                 continue
             due = self.due_by_stage(ctx, row.bpmn_id, task.data)
-            if due is not None and due != row.due_at:
-                row.due_at = due
+            if due is not None and due != (row.due_at, row.warn_at, row.statutory_due_at):
+                row.due_at, row.warn_at, row.statutory_due_at = due
 
 
 def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> None:

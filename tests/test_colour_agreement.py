@@ -220,9 +220,10 @@ def test_the_step_and_the_pages_agree_on_the_clock_a_task_is_due_by(procedures, 
     assert review.due_at == stage_status(CAL, own, stops, clock.now()).promised_due
     # a task of an element without a stage is due by the whole-case clock
     assert deadlines.task_clock(clocks, "clock_stop_notice").stage == "case"
-    # the badge the pages show for a row without a due date of its own is the step's due date's badge
-    badges = engine.deadlines.task_badges([(case.id, "review")])
-    assert badges[(case.id, "review")] == engine.deadlines.badge(review.due_at)
+    # the row keeps the clock's other instants too, and the badge the pages show is that clock's colour
+    status = stage_status(CAL, own, stops, clock.now())
+    assert (review.warn_at, review.statutory_due_at) == (status.warn_at, status.statutory_due)
+    assert engine.deadlines.task_badge(review)["colour"] == status.colour
 
 
 # -- one calendar ---------------------------------------------------------------------------------------------

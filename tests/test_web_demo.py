@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 
 from engine import demo
 from tests.conftest import ROOT
-from webui import case_view, create_app
+from webui import create_app
 
 
 def test_demo_seed_gives_accounts_and_cases_late_in_their_limits(engine, tmp_path):
@@ -26,8 +26,8 @@ def test_demo_seed_gives_accounts_and_cases_late_in_their_limits(engine, tmp_pat
 
     assert demo.seed_cases(engine, count=10) == 10
     open_tasks = engine.tasks.query(limit=100)
-    badges = case_view.clock_badges(engine, [(t.case_id, t.bpmn_id) for t in open_tasks])
-    colours = {b["colour"] for b in badges.values()}
+    badges = engine.deadlines.task_badges(open_tasks)
+    colours = {b["colour"] for b in badges if b}
     assert len(colours) >= 2 and colours & {"yellow", "red", "red_plus"}, colours
     assert "demo accounts (password for all: govflow-demo)" in demo.accounts_table(accounts)
 

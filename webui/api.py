@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from engine import policy
+from engine.case_json import badge_json
 from engine.errors import GovflowError, InvalidData
 from engine.identity import AccountLocked, AuthenticationFailed
 from engine.services import inbox as inbox_query
@@ -138,7 +139,11 @@ def _int_arg(name: str, default: int) -> int:
 
 
 def _task_out(row, actor) -> dict:
-    return {**task_json(row), "on_behalf_of": policy.on_behalf_of(actor, row)}
+    """A task as the API gives it: its row, the clock's instants and colour (as its inbox row), whom it is for."""
+    instants = {name: value.isoformat() if value else None
+                for name, value in (("warn_at", row.warn_at), ("statutory_due_at", row.statutory_due_at))}  # fmt: skip
+    return {**task_json(row), **instants, **badge_json(_engine().deadlines.task_badge(row)),
+            "on_behalf_of": policy.on_behalf_of(actor, row)}  # fmt: skip
 
 
 @bp.get("/tasks/<task_id>")

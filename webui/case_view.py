@@ -28,6 +28,7 @@ ACTIONS = {
     "letter_issued": "发出督办函",
 }
 
+
 def stage_label(stage: str | None) -> str:
     """The name of a stage as recorded (engine.stages), in the page's language."""
     return stages.stage_label(stage, _) if stage else ""
@@ -54,17 +55,9 @@ def time_limits(engine, case_id: str) -> list[dict]:
     return rows
 
 
-def clock_badges(engine, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """For (case id, BPMN element id) pairs of task rows without a due date: the badge of the clock the task is due
-    by, as {colour, days_left, provisional, due} (the engine's `task_badges`)."""
-    return engine.deadlines.task_badges(tasks)
-
-
 def task_badge(engine, task) -> dict | None:
-    """The badge of a task (its due date; without one, the clock it is due by): what its inbox line shows."""
-    if task.due_at is not None:
-        return engine.deadlines.badge(task.due_at)
-    return clock_badges(engine, [(task.case_id, task.bpmn_id)]).get((task.case_id, task.bpmn_id))
+    """The badge of a task (the clock it is due by, on the instants its row keeps): what its inbox line shows."""
+    return engine.deadlines.task_badge(task)
 
 
 def materials(data: dict) -> list[dict]:

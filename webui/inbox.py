@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 
 from engine import stages
 from engine.errors import Conflict, Forbidden, GovflowError, NotFound
-from webui import case_view, saved_filters
+from webui import saved_filters
 from webui.context import COLOURS, current_actor, engine, safe_next
 
 bp = Blueprint("inbox", __name__)
+
 
 def _filters(values) -> dict[str, str]:
     query = saved_filters.clean_query(values)
@@ -83,13 +84,6 @@ def index():
     # Counts per saved filter: each is one count query on the same service (a page of one row).
     saved_counts = {f.id: _inbox(actor, _filters(f.query), 1, 1)[1] for f in saved}
     views = [row_view(r) for r in rows]
-    # A task without a due date of its own shows its stage clock (or the case clock) instead.
-    badges = case_view.clock_badges(engine(), [(r.case_id, r.bpmn_id) for r in rows if r.due_at is None])
-    for view, row in zip(views, rows, strict=True):
-        badge = badges.get((row.case_id, row.bpmn_id)) if row.due_at is None else None
-        if badge:
-            view.update(colour=badge["colour"], days_left=badge["days_left"], provisional=badge["provisional"],
-                        due_at=badge["due"])  # fmt: skip
     context = {
         "rows": views, "total": total, "counts": counts or {}, "page": page,
         "pages": pages, "query": query, "saved": saved, "saved_counts": saved_counts, "stages": stages.TASK_STAGES,

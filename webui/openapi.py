@@ -32,6 +32,14 @@ _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": _STRING}
 _SECURED = [{"bearer": []}]
+# What a task says of the clock it is due by (its inbox row and the task alike): instants and colour.
+_CLOCK = {
+    "warn_at": {**_NULLABLE_STRING, "description": "The warning instant of the stage clock the task is due by"},
+    "statutory_due_at": {**_NULLABLE_STRING, "description": "That clock's statutory due instant"},
+    "colour": {"enum": list(COLOURS)},
+    "days_left": {"type": ["integer", "null"], "description": "Working days; negative when overdue"},
+    "provisional": {"type": "boolean"},
+}
 
 SCHEMAS = {
     "Error": {
@@ -68,6 +76,7 @@ SCHEMAS = {
             "state": {"enum": ["open", "completed", "cancelled"]}, "form_key": _NULLABLE_STRING,
             "due_at": _NULLABLE_STRING, "on_behalf_of": {**_NULLABLE_STRING,
                                                         "description": "The absent colleague covered (AB岗)"},
+            **_CLOCK,
         },
     },
     "InboxTask": {
@@ -78,9 +87,7 @@ SCHEMAS = {
             "assignee": _NULLABLE_STRING, "candidate_groups": {"type": "array", "items": _STRING},
             "form_key": _NULLABLE_STRING, "created_at": _STRING, "due_at": _NULLABLE_STRING,
             "item_code": _NULLABLE_STRING, "item_name": _NULLABLE_STRING, "department": _NULLABLE_STRING,
-            "applicant_name": _NULLABLE_STRING, "case_status": _STRING, "colour": {"enum": list(COLOURS)},
-            "days_left": {"type": ["integer", "null"], "description": "Working days; negative when overdue"},
-            "provisional": {"type": "boolean"}, "on_behalf_of": _NULLABLE_STRING,
+            "applicant_name": _NULLABLE_STRING, "case_status": _STRING, "on_behalf_of": _NULLABLE_STRING, **_CLOCK,
         },
     },
     "Inbox": {

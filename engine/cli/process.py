@@ -11,6 +11,7 @@ import click
 
 from engine import demo as demo_data
 from engine import policy
+from engine.case_json import badge_json
 from engine.cli import _data, _echo_json, _engine, acting, acting_options, handled, main
 from engine.lint import lint_file
 from engine.local_time import SECONDS, shown_with_offset
@@ -111,9 +112,10 @@ def tasks(ctx, case_id, user, groups, state, as_json):
     if as_json:
         _echo_json([task_json(t) for t in rows])
         return
-    for t in rows:
+    badges = engine.deadlines.task_badges(rows)  # the colour the inbox shows, on the row's clock instants
+    for t, badge in zip(rows, badges, strict=True):
         click.echo(f"{t.id}\t{t.bpmn_id}\t{t.name or ''}\t{','.join(t.candidate_groups)}\t{t.assignee or '-'}\t"
-                   f"{shown_with_offset(t.due_at)}")  # fmt: skip
+                   f"{shown_with_offset(t.due_at)}\t{badge_json(badge)['colour']}")  # fmt: skip
 
 
 def _task_ref(engine, ref: str) -> str:

@@ -43,28 +43,20 @@ class DeadlineService:
         }
 
     def badge(self, due_at: datetime | None, at: datetime | None = None) -> dict | None:
-        """The badge of a task's due instant ({colour, days_left, provisional, due}), as the inbox shows it."""
+        """The badge of a due instant alone ({colour, days_left, provisional, due}): a task's own dueDate."""
         return colour.badge(calendar_for(self.engine), colour.thresholds_for(self.engine, at), due_at)
 
-    def task_badges(self, tasks: Sequence[tuple[str, str]], at: datetime | None = None) -> dict[tuple[str, str], dict]:
-        """(case id, BPMN element id) → the badge of the clock such a task is due by (`deadlines.task_clock`), for
-        task rows that carry no due instant yet; pairs whose case runs no such clock are left out."""
-        case_ids = sorted({case_id for case_id, _ in tasks})
-        if not case_ids:
-            return {}
-        now, policy = at or self.engine.now(), deadlines.policy_of(self.engine)
-        with self.engine.db.session() as session:
-            stored = deadlines.stored_clocks(session, case_ids)
-            cal = calendar_for(self.engine, session)
-        thresholds = colour.thresholds(cal, now, policy)
-        found = {}
-        for case_id, bpmn_id in tasks:
-            clocks, stops = stored.get(case_id, ([], []))
-            clock = deadlines.task_clock(clocks, bpmn_id)
-            if clock is not None:
-                due = deadlines.stage_status(cal, clock, stops, now, policy).promised_due
-                found[(case_id, bpmn_id)] = colour.badge(cal, thresholds, due)
-        return {key: value for key, value in found.items() if value is not None}
+    def task_badge(self, task, at: datetime | None = None) -> dict | None:
+        """The badge of a task row ({colour, days_left, provisional, due}): the colour rule on the instants of the
+        clock it is due by, as its row keeps them (the inbox's SQL reads the same columns); None without a due
+        instant."""
+        return self.task_badges([task], at)[0]
+
+    def task_badges(self, tasks: Sequence, at: datetime | None = None) -> list[dict | None]:
+        """The badges of several task rows (`task_badge`), on one calendar and one set of thresholds."""
+        cal = calendar_for(self.engine)
+        thresholds = colour.thresholds(cal, at or self.engine.now(), deadlines.policy_of(self.engine))
+        return [colour.badge(cal, thresholds, t.due_at, t.warn_at, t.statutory_due_at) for t in tasks]
 
     def colours(self, case_ids: Sequence[str], at: datetime | None = None) -> dict[str, str | None]:
         """case id → colour (None when the case has no limit)."""

@@ -40,6 +40,8 @@ class InboxRow:
     form_key: str | None
     created_at: datetime
     due_at: datetime | None
+    warn_at: datetime | None  # the warning instant of the stage clock the task is due by, else None
+    statutory_due_at: datetime | None  # that clock's statutory due instant, else None
     item_code: str | None
     item_name: str | None
     department: str | None
@@ -55,24 +57,29 @@ class InboxRow:
             "id": self.task_id, "case_id": self.case_id, "receipt_no": self.receipt_no, "bpmn_id": self.bpmn_id,
             "name": self.name, "assignee": self.assignee, "candidate_groups": list(self.candidate_groups),
             "form_key": self.form_key, "created_at": self.created_at.isoformat(),
-            "due_at": self.due_at.isoformat() if self.due_at else None, "item_code": self.item_code,
+            "due_at": _iso(self.due_at), "warn_at": _iso(self.warn_at),
+            "statutory_due_at": _iso(self.statutory_due_at), "item_code": self.item_code,
             "item_name": self.item_name, "department": self.department, "applicant_name": self.applicant_name,
             "case_status": self.case_status, "colour": self.colour, "days_left": self.days_left,
             "provisional": self.provisional, "on_behalf_of": self.on_behalf_of,
         }  # fmt: skip
 
 
-# A task row as `engine.colour` reads a clock: its due instant (the clock it is due by, `engine.task_clock`).
-_CLOCK = Columns(HumanTask.due_at)
+# A task row as `engine.colour` reads a clock: the instants of the clock it is due by (`deadlines.DueInstants`).
+_CLOCK = Columns(HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at)
 # The thresholds of a query as bound parameters, so that the colour expressions are built once.
 _AT = colour.bound("inbox", HumanTask.__table__.c.due_at.type)
-# The colour counts of a part: one comparison per line of the rule per row (`colour.due_tally`).
-_TALLY = colour.due_tally(HumanTask.due_at, _AT)
+# The colour counts of a part: one row of a count per colour (`colour.tally`).
+_TALLY = colour.tally(_CLOCK, _AT)
 # What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
 _ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
         HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
-        HumanTask.due_at, HumanTask.item_code, HumanTask.item_name, HumanTask.department,
-        HumanTask.applicant_name)  # fmt: skip
+        HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at, HumanTask.item_code,
+        HumanTask.item_name, HumanTask.department, HumanTask.applicant_name)  # fmt: skip
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
 
 
 def _like(text: str) -> str:
@@ -151,7 +158,7 @@ def _parts(shape: _Shape) -> list:
     if "department" in shape.filters:
         in_scope.append(exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
                                        TaskCandidate.name.in_(bindparam("every", expanding=True))))  # fmt: skip
-    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at)
+    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at, HumanTask.warn_at, HumanTask.statutory_due_at)
     # 'open' written out, not bound: a prepared statement's generic plan can then still use the partial index
     is_open, unclaimed = HumanTask.state == literal_column("'open'"), HumanTask.assignee.is_(None)
     parts = []
@@ -192,6 +199,11 @@ def _counting(shape: _Shape):
     return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
 
 
+def _merged_clock(merged) -> Columns:
+    """The clock of the merged parts' rows, as `_CLOCK` of the task rows."""
+    return Columns(merged.c.due_at, merged.c.warn_at, merged.c.statutory_due_at)
+
+
 @functools.lru_cache(maxsize=256)
 def _paging(shape: _Shape, sort: str, colours: tuple[str, ...]):
     """One page of the merged parts with each row's colour, task columns and case receipt number and status.
@@ -206,7 +218,7 @@ def _paging(shape: _Shape, sort: str, colours: tuple[str, ...]):
              (p.order_by(*_order(HumanTask, sort)).limit(bindparam("first")).subquery() for p in parts)]  # fmt: skip
     merged = _union(heads).subquery("heads")
     return (
-        select(colour.colour_sql(Columns(merged.c.due_at), _AT).label("colour"), *_ROW, Case.receipt_no, Case.status)
+        select(colour.colour_sql(_merged_clock(merged), _AT).label("colour"), *_ROW, Case.receipt_no, Case.status)
         .join(HumanTask, HumanTask.id == merged.c.id).join(Case, Case.id == HumanTask.case_id)
         .order_by(*_order(merged.c, sort)).limit(bindparam("per_page")).offset(bindparam("skip"))
     )  # fmt: skip
@@ -237,6 +249,18 @@ def _check(filters: dict, sort: str, page, per_page) -> tuple[int, int]:
     return page, per_page
 
 
+def _row(task, cal, at: colour.Thresholds, actor) -> InboxRow:
+    """A line of the page: the task with its colour (the SQL's) and the days left to its due instant."""
+    shown = colour.badge(cal, at, task.due_at, task.warn_at, task.statutory_due_at)
+    shown = shown or {"days_left": None, "provisional": False}
+    return InboxRow(
+        task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
+        tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.warn_at,
+        task.statutory_due_at, task.item_code, task.item_name, task.department, task.applicant_name, task.status,
+        task.colour, shown["days_left"], shown["provisional"], policy.on_behalf_of(actor, task),
+    )  # fmt: skip
+
+
 def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page: int = 1,
           per_page: int = 20) -> tuple[list[InboxRow], int, dict[str, int]]:  # fmt: skip
     """(rows of the page, total matching, counts per colour over the filters other than colour)."""
@@ -262,16 +286,7 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
             return [], total, counts
         params.update(first=page * per_page, per_page=per_page, skip=(page - 1) * per_page)
         picked = session.execute(_paging(shape, sort, tuple(dict.fromkeys(colours))), params).all()
-    rows = []
-    for task in picked:
-        shown = colour.badge(cal, at, task.due_at) or {"days_left": None, "provisional": False}
-        rows.append(InboxRow(
-            task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
-            tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.item_code,
-            task.item_name, task.department, task.applicant_name, task.status, task.colour, shown["days_left"],
-            shown["provisional"], policy.on_behalf_of(actor, task),
-        ))  # fmt: skip
-    return rows, total, counts
+    return [_row(task, cal, at, actor) for task in picked], total, counts
 
 
 def may_see(actor, task: HumanTask) -> bool:

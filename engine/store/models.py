@@ -117,14 +117,17 @@ class HumanTask(Base):
         Index("ix_tasks_assignee", "state", "assignee", "due_at"),
         Index("ix_tasks_state_due", "state", "due_at"),
         # The inbox: a group's unclaimed open tasks in due order (the page merges these ranges, the colour counts
-        # read them whole), and the open unclaimed tasks offered otherwise (offered_to IS NULL). On PostgreSQL
-        # the filters' columns are included, so that counting thousands of tasks is an index-only scan.
+        # read them whole), and the open unclaimed tasks offered otherwise (offered_to IS NULL). The clock's
+        # other instants close the key and, on PostgreSQL, the filters' columns are included, so that counting
+        # thousands of tasks by colour is an index-only scan.
         Index(
             "ix_tasks_offered",
             "offered_to",
             "due_at",
             "created_at",
             "id",
+            "warn_at",
+            "statutory_due_at",
             postgresql_where=text("state = 'open' AND assignee IS NULL"),
             sqlite_where=text("state = 'open' AND assignee IS NULL"),
             postgresql_include=["bpmn_id", "item_code", "search_text"],
@@ -142,7 +145,11 @@ class HumanTask(Base):
     state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
     form_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # The instants of the clock the task is due by (engine.deadlines.DueInstants): its promised due instant and,
+    # when that clock is a stage clock, its warning and statutory due instants (the colour rule reads all three).
     due_at: Mapped[datetime | None]
+    warn_at: Mapped[datetime | None]
+    statutory_due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(100))
     # The inbox projection (engine.inbox_projection), kept by every step for the open rows: the one candidate
