@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import insert
 
 from engine import calendar, colour, deadlines, supervision
 from engine.clock import LOCAL_TZ
-from engine.colour import ColourPolicy, colour_of, thresholds
+from engine.colour import ColourPolicy, Thresholds, colour_of, thresholds
 from engine.deadlines import ClockFacts, Interval, Limit, stage_status
 from engine.store import CalendarDay, Case, HumanTask, ProcessVersion, TaskCandidate
 from engine.store.supervision import SupervisedCase
@@ -62,6 +63,15 @@ def _nows(rng) -> list[datetime]:
     return sorted(_instant(rng, date(2026, 9, 1), 110) for _ in range(4))
 
 
+def moments(engine, clock, rng) -> Iterator[tuple[ColourPolicy, datetime, Thresholds]]:
+    """Each colour policy at a few random instants: the engine set to it and the clock to the instant."""
+    for policy in POLICIES:
+        engine.colour_policy = policy
+        for now in _nows(rng):
+            clock.set(now)
+            yield policy, now, thresholds(CAL, now, policy)
+
+
 def _scaffold(conn, n: int, now: datetime) -> list[str]:
     """A process version and n bare case rows (what the supervision and task rows refer to)."""
     conn.execute(insert(ProcessVersion), [{
@@ -98,19 +108,15 @@ def test_python_and_sql_give_the_same_colour_for_random_clocks_and_stops(engine,
     with engine.db.session() as session:
         stored = session.query(SupervisedCase).order_by(SupervisedCase.case_id).all()
     checked = Counter()
-    for policy in POLICIES:
-        engine.colour_policy = policy
-        for now in _nows(rng):
-            clock.set(now)
-            at = thresholds(CAL, now, policy)
-            expected = {r.receipt_no: colour_at(r, at) for r in stored}
-            counts = Counter(c for c in expected.values() if c is not None)
-            assert supervision.colour_counts(engine, scope) == {c: counts[c] for c in colour.COLOURS}, (policy, now)
-            for name in colour.COLOURS:
-                listed = supervision.list_cases(engine, scope, CaseFilter(colour=name, per_page=200))
-                assert listed.total == counts[name] and {r["colour"] for r in listed.rows} <= {name}, (name, now)
-                assert {r["receipt_no"] for r in listed.rows} <= {k for k, c in expected.items() if c == name}
-            checked.update(expected.values())
+    for policy, now, at in moments(engine, clock, rng):
+        expected = {r.receipt_no: colour_at(r, at) for r in stored}
+        counts = Counter(c for c in expected.values() if c is not None)
+        assert supervision.colour_counts(engine, scope) == {c: counts[c] for c in colour.COLOURS}, (policy, now)
+        for name in colour.COLOURS:
+            listed = supervision.list_cases(engine, scope, CaseFilter(colour=name, per_page=200))
+            assert listed.total == counts[name] and {r["colour"] for r in listed.rows} <= {name}, (name, now)
+            assert {r["receipt_no"] for r in listed.rows} <= {k for k, c in expected.items() if c == name}
+        checked.update(expected.values())
     assert all(checked[c] > 20 for c in colour.COLOURS), checked  # every colour was met often
 
 
@@ -156,19 +162,15 @@ def test_inbox_sql_and_python_give_the_same_colour_for_random_due_instants(engin
         conn.execute(insert(TaskCandidate), [{"task_id": f"t-{cid}", "kind": "group", "name": "reviewer@qx-scjg"}
                                              for cid in ids])  # fmt: skip
     by_task = dict(zip((f"t-{cid}" for cid in ids), dues, strict=True))
-    for policy in POLICIES:
-        engine.colour_policy = policy
-        for now in _nows(rng):
-            clock.set(now)
-            at = thresholds(CAL, now, policy)
-            expected = {t: colour_of(at, due, untimed="none") for t, due in by_task.items()}
-            listed, total, counts = engine.tasks.inbox(offered, per_page=100)
-            tally = Counter(expected.values())
-            assert counts == {c: tally[c] for c in counts}, (policy, now)
-            assert {r.task_id: r.colour for r in listed} == {r.task_id: expected[r.task_id] for r in listed}
-            for name in counts:
-                rows, matching, _ = engine.tasks.inbox(offered, {"colour": name}, per_page=100)
-                assert matching == counts[name] and {r.colour for r in rows} <= {name}
+    for policy, now, at in moments(engine, clock, rng):
+        expected = {t: colour_of(at, due, untimed="none") for t, due in by_task.items()}
+        listed, total, counts = engine.tasks.inbox(offered, per_page=100)
+        tally = Counter(expected.values())
+        assert counts == {c: tally[c] for c in counts}, (policy, now)
+        assert {r.task_id: r.colour for r in listed} == {r.task_id: expected[r.task_id] for r in listed}
+        for name in counts:
+            rows, matching, _ = engine.tasks.inbox(offered, {"colour": name}, per_page=100)
+            assert matching == counts[name] and {r.colour for r in rows} <= {name}
 
 
 # -- one case, one colour -------------------------------------------------------------------------------------

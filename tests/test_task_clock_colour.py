@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import insert
 
-from engine.colour import colour_of, thresholds
+from engine.colour import colour_of
 from engine.deadlines import stage_status
 from engine.store import HumanTask, TaskCandidate
-from tests.test_colour_agreement import CAL, POLICIES, SEED, _clock, _nows, _scaffold, offered  # noqa: F401
+from tests.test_colour_agreement import CAL, POLICIES, SEED, _clock, _nows, _scaffold, moments, offered  # noqa: F401
 
 GROUP = "reviewer@qx-scjg"
 
@@ -47,21 +47,17 @@ def test_inbox_sql_and_python_give_the_same_colour_for_random_task_clocks(engine
         conn.execute(insert(TaskCandidate), [{"task_id": f"t-{cid}", "kind": "group", "name": GROUP} for cid in ids])
     by_task = dict(zip((f"t-{cid}" for cid in ids), rows, strict=True))
     checked = Counter()
-    for policy in POLICIES:
-        engine.colour_policy = policy
-        for now in _nows(rng):
-            clock.set(now)
-            at = thresholds(CAL, now, policy)
-            expected = {t: colour_of(at, *instants, untimed="none") for t, instants in by_task.items()}
-            tally = Counter(expected.values())
-            seen = {}
-            for page in (1, 2, 3):
-                listed, total, counts = engine.tasks.inbox(offered, page=page, per_page=100)
-                seen.update((r.task_id, r.colour) for r in listed)
-            assert total == len(by_task) and counts == {c: tally[c] for c in counts}, (policy, now)
-            assert seen == expected, (policy, now)
-            for name in counts:
-                listed, matching, _ = engine.tasks.inbox(offered, {"colour": name}, per_page=100)
-                assert matching == tally[name] and {r.colour for r in listed} <= {name}, (name, now)
-            checked.update(expected.values())
+    for policy, now, at in moments(engine, clock, rng):
+        expected = {t: colour_of(at, *instants, untimed="none") for t, instants in by_task.items()}
+        tally = Counter(expected.values())
+        seen = {}
+        for page in (1, 2, 3):
+            listed, total, counts = engine.tasks.inbox(offered, page=page, per_page=100)
+            seen.update((r.task_id, r.colour) for r in listed)
+        assert total == len(by_task) and counts == {c: tally[c] for c in counts}, (policy, now)
+        assert seen == expected, (policy, now)
+        for name in counts:
+            listed, matching, _ = engine.tasks.inbox(offered, {"colour": name}, per_page=100)
+            assert matching == tally[name] and {r.colour for r in listed} <= {name}, (name, now)
+        checked.update(expected.values())
     assert all(checked[c] > 20 for c in ("green", "yellow", "red", "red_plus", "none")), checked
