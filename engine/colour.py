@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_
+from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_, select
 
 from engine.calendar import WorkdayCalendar, calendar_for
 from engine.clock import LOCAL_TZ
@@ -232,12 +232,16 @@ def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], u
     return or_(*branches) if branches else false()
 
 
-def tally(cols: Columns, at: Mapping[str, object], untimed: str = "none") -> tuple:
-    """Aggregates counting the rows of each colour (`colour_in` of each, in the order of `tally_colours`): one
-    row of counts per statement, so that the parts of a UNION ALL can be summed."""
-    return tuple(func.count().filter(colour_in(cols, [name], at, untimed)) for name in (*COLOURS, untimed))
+def tally(cols: Columns, at: Mapping[str, object], untimed: str = "none"):
+    """A statement counting the rows of `cols`' table by colour: one `colour_sql` per row, grouped, so that a row
+    is judged once whatever the number of colours (rows: colour, count; `tally_colours` reads them)."""
+    shaded = select(colour_sql(cols, at, untimed).label("colour")).subquery("shaded")
+    return select(shaded.c.colour, func.count()).group_by(shaded.c.colour)
 
 
-def tally_colours(counts: Iterable[int], untimed: str = "none") -> dict[str, int]:
-    """The count of each colour from a row of `tally`."""
-    return dict(zip((*COLOURS, untimed), (int(n) for n in counts), strict=True))
+def tally_colours(rows: Iterable[tuple[str, int]], untimed: str = "none") -> dict[str, int]:
+    """The count of each colour (zero for a colour no row has) from the rows of `tally`."""
+    counts = dict.fromkeys((*COLOURS, untimed), 0)
+    for name, n in rows:
+        counts[name] += int(n)
+    return counts

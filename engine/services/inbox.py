@@ -69,8 +69,6 @@ class InboxRow:
 _CLOCK = Columns(HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at)
 # The thresholds of a query as bound parameters, so that the colour expressions are built once.
 _AT = colour.bound("inbox", HumanTask.__table__.c.due_at.type)
-# The colour counts of a part: one row of a count per colour (`colour.tally`).
-_TALLY = colour.tally(_CLOCK, _AT)
 # What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
 _ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
         HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
@@ -195,8 +193,8 @@ def _order(columns, sort: str) -> tuple:
 
 @functools.lru_cache(maxsize=256)
 def _counting(shape: _Shape):
-    """The colour tally of each part (an aggregate straight over its index range), one row per part."""
-    return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
+    """The colour tally of the visible tasks: the parts merged, each row coloured once (`colour.tally`)."""
+    return colour.tally(_merged_clock(_union(_parts(shape)).subquery("visible")), _AT)
 
 
 def _merged_clock(merged) -> Columns:
@@ -278,9 +276,8 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
     params.update(at.params("inbox"))
     # two statements that need no common snapshot (each has its own under READ COMMITTED anyway)
     with engine.db.lookup_session() as session:
-        for tally in session.execute(_counting(shape), params):
-            for name, n in colour.tally_colours(tally).items():
-                counts[name] += n
+        for name, n in colour.tally_colours(session.execute(_counting(shape), params)).items():
+            counts[name] += n
         total = sum(n for c, n in counts.items() if not colours or c in colours)
         if per_page == 0 or total == 0:
             return [], total, counts
