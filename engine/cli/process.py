@@ -24,10 +24,12 @@ from engine.store import upgrade
 @click.pass_context
 @handled
 def init(ctx):
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema (and fill what an upgrade leaves to the engine)."""
     engine = _engine(ctx)
     upgrade(engine.db)
-    click.echo(f"schema ready ({engine.db.dialect})")
+    filled = engine.deadlines.fill_task_instants()  # open tasks kept before their rows had a clock's instants
+    click.echo(f"schema ready ({engine.db.dialect})" + (f"; {filled} open tasks given their clock's instants"
+                                                       if filled else ""))  # fmt: skip
 
 
 @main.command()
