@@ -46,8 +46,9 @@ def badge_json(badge: dict | None) -> dict:
     """What a task's JSON says of its time limit, as the inbox's rows (`colour` "none" without a due instant):
     the badge of `DeadlineService.task_badge`."""
     if badge is None:
-        return {"colour": "none", "days_left": None, "provisional": False}
-    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"]}
+        return {"colour": "none", "days_left": None, "provisional": False, "stopped": False}
+    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"],
+            "stopped": badge["stopped"]}
 
 
 def timed_task_json(t: HumanTask, badge: dict | None) -> dict:

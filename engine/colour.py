@@ -98,14 +98,19 @@ def thresholds_for(engine, now: datetime | None = None, session=None) -> Thresho
 
 
 def badge(cal: WorkdayCalendar, at: Thresholds, due: datetime | None, warn: datetime | None = None,
-          statutory: datetime | None = None) -> dict | None:  # fmt: skip
-    """What a person is shown of a clock a task is due by: its colour (`colour_of` on its instants), the working
-    days left to the due instant (negative: overdue) and whether the calendar covers the due day yet
-    (`provisional`); None without a due instant."""
+          statutory: datetime | None = None, stopped_at: datetime | None = None,
+          stopped_colour: str | None = None) -> dict | None:  # fmt: skip
+    """What a person is shown of a clock a task is due by: its colour (`colour_of` on its instants; while the
+    clock stands still, the colour it had when it stopped), the working days left to the due instant (negative:
+    overdue; while stopped, as they were when it stopped), whether the calendar covers the due day yet
+    (`provisional`) and whether the clock stands still (`stopped`); None without a due instant."""
     if due is None:
         return None
-    today, due_day = at.now.astimezone(LOCAL_TZ).date(), due.astimezone(LOCAL_TZ).date()
-    return {"colour": colour_of(at, due, warn, statutory), "days_left": cal.workdays_between(today, due_day),
+    stopped = stopped_at is not None and stopped_colour is not None
+    today = (stopped_at if stopped else at.now).astimezone(LOCAL_TZ).date()
+    due_day = due.astimezone(LOCAL_TZ).date()
+    shown = colour_of(at, due, warn, statutory, frozen=stopped_colour if stopped else None)
+    return {"colour": shown, "days_left": cal.workdays_between(today, due_day), "stopped": stopped,
             "provisional": cal.is_provisional(due_day), "due": due}  # fmt: skip
 
 

@@ -152,6 +152,9 @@ class DueInstants(NamedTuple):
     due: datetime
     warn: datetime | None = None
     statutory: datetime | None = None
+    # while the clock stands still: since when, and the colour it had then (which the task keeps meanwhile)
+    stopped_at: datetime | None = None
+    stopped_colour: str | None = None
 
 
 @dataclass
@@ -305,6 +308,20 @@ def stage_status(cal: WorkdayCalendar, clock: ClockFacts, stops: Sequence[Interv
     status.used = round(max(0, used - stopped) / total.n, 3) if total.n else 1.0
     status.colour = colour_of(thresholds(cal, at, policy), status.promised_due, status.warn_at, status.statutory_due)
     return status
+
+
+def task_instants(cal: WorkdayCalendar, clock: ClockFacts, stops: Sequence[Interval], now: datetime,
+                  policy: ColourPolicy = ColourPolicy()) -> DueInstants | None:  # fmt: skip
+    """The instants a task due by `clock` keeps on its row at `now` (None without a limit). While the clock stands
+    still they are those of the moment it stopped, with that moment and the colour the clock had then: the task
+    keeps that colour until the clock runs again (its due instants move by the stop only then)."""
+    status = stage_status(cal, clock, stops, now, policy)
+    if not status.stopped:
+        return status.instants()
+    since = max(s.start for s in stops if s.start <= now and (s.end is None or s.end > now))
+    then = stage_status(cal, clock, stops, since, policy)
+    instants = then.instants()
+    return None if instants is None else instants._replace(stopped_at=since, stopped_colour=then.colour)
 
 
 def task_clock(clocks: Iterable, bpmn_id: str, data: Mapping | None = None):

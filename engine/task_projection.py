@@ -63,8 +63,8 @@ class TaskProjection:
             if task is None or row.state != "open" or (elements.get(row.bpmn_id) or {}).get("due_date"):
                 continue
             due = self.due_by_stage(ctx, row.bpmn_id, task.data)
-            if due is not None and due != (row.due_at, row.warn_at, row.statutory_due_at):
-                row.due_at, row.warn_at, row.statutory_due_at = due
+            if due is not None and due != _kept(row):
+                row.due_at, row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour = due
 
 
 def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> None:
@@ -124,8 +124,13 @@ def backfill_instants(session, cal: WorkdayCalendar, now: datetime, policy: Colo
     for row in rows:
         clocks, stops = stored[row.case_id]
         clock = deadlines.task_clock(clocks, row.bpmn_id)
-        due = None if clock is None else deadlines.stage_status(cal, clock, stops, now, policy).instants()
+        due = None if clock is None else deadlines.task_instants(cal, clock, stops, now, policy)
         if due is not None and due.due == row.due_at and (due.warn, due.statutory) != (None, None):
-            row.warn_at, row.statutory_due_at = due.warn, due.statutory
+            row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour = due[1:]
             filled += 1
     return filled
+
+
+def _kept(row: HumanTask) -> DueInstants:
+    """The instants a task row keeps of its clock."""
+    return DueInstants(row.due_at, row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour)

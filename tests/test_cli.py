@@ -78,6 +78,7 @@ def test_walk_a_diagram_from_the_terminal(people):
         "colour",
         "days_left",
         "provisional",
+        "stopped",
     }
     assert task["bpmn_id"] == "accept" and task["candidate_groups"] == ["clerk@market"]
 

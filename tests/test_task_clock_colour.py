@@ -98,3 +98,40 @@ def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(pr
         assert (row.due_at, row.warn_at, row.statutory_due_at) == kept
         assert (own.warn_at, own.statutory_due_at) == (None, None)
     assert engine.deadlines.fill_task_instants() == 0  # nothing left to fill: a second init changes nothing
+
+
+def test_a_task_keeps_the_colour_its_clock_had_when_it_stopped_until_it_runs_again(procedures, clock):
+    engine = procedures
+    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
+                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
+                                actor="window.li")  # fmt: skip
+    complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
+    [review] = open_tasks(engine, case.id)
+    engine.identity.add_user("rev.sun", "correct-horse", review.candidate_groups[0].split("@")[1], ("reviewer",),
+                             "孙审查")  # fmt: skip
+    actor = engine.identity.actor("rev.sun")
+    clock.set(review.warn_at + timedelta(hours=1))  # the review stage is yellow, then its clock stops
+    engine.deadlines.stop_clock(case.id, "expert_review", actor="system")
+    stopped_at = clock.now()
+    before = engine.deadlines.task_badge(open_tasks(engine, case.id)[0])
+    assert (before["colour"], before["stopped"]) == ("yellow", True)
+    clock.advance(days=60)  # far past every due instant the task had when the clock stopped
+    [row] = open_tasks(engine, case.id)
+    stage = engine.deadlines.stage(case.id, "review")
+    assert stage.stopped and stage.colour == "yellow"  # the stage's clock stands still: its due date moves
+    [listed], total, counts = engine.tasks.inbox(actor)
+    badge = engine.deadlines.task_badge(row)
+    assert (listed.colour, listed.stopped, listed.days_left) == ("yellow", True, before["days_left"])
+    assert (badge["colour"], badge["days_left"]) == ("yellow", before["days_left"])
+    assert counts["yellow"] == 1 and engine.tasks.inbox(actor, {"colour": "yellow"})[1] == 1
+    assert engine.tasks.inbox(actor, {"colour": "red_plus"})[1] == 0
+    assert row.stopped_at == stopped_at and row.stopped_colour == "yellow"
+    # the clock runs again: the task is due by the moved due date and coloured live
+    engine.deadlines.resume_clock(case.id, actor="system")
+    [row] = open_tasks(engine, case.id)
+    live = engine.deadlines.stage(case.id, "review")
+    assert (row.stopped_at, row.stopped_colour) == (None, None) and row.due_at == live.promised_due
+    assert row.due_at > review.due_at + timedelta(days=40)
+    assert engine.deadlines.task_badge(row)["colour"] == live.colour
+    [listed], _, _ = engine.tasks.inbox(actor)
+    assert (listed.colour, listed.stopped) == (live.colour, False)

@@ -65,7 +65,8 @@ class DeadlineService:
         """The badges of several task rows (`task_badge`), on one calendar and one set of thresholds."""
         cal = calendar_for(self.engine)
         thresholds = colour.thresholds(cal, at or self.engine.now(), deadlines.policy_of(self.engine))
-        return [colour.badge(cal, thresholds, t.due_at, t.warn_at, t.statutory_due_at) for t in tasks]
+        return [colour.badge(cal, thresholds, t.due_at, t.warn_at, t.statutory_due_at, t.stopped_at, t.stopped_colour)
+                for t in tasks]  # fmt: skip
 
     def colours(self, case_ids: Sequence[str], at: datetime | None = None) -> dict[str, str | None]:
         """case id → colour (None when the case has no limit)."""
