@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from engine import deadlines, workflow
+from engine import deadlines, extensions, workflow
 from engine.deadlines import CLOCK_STOP_REASONS, ClockFacts, DueInstants, Interval, Limit, StageStatus
 from engine.errors import InvalidData
 from engine.store import ClockStop, StageClock
@@ -168,7 +168,7 @@ class StepClocks:
             raise InvalidData("an extension needs the approver (the agency head, 行政许可法第42条)")
         row = self.clock(stage)
         amount = Limit.parse(by, "extension")
-        deadlines.check_extension(
+        extensions.check_extension(
             Limit.optional(row.statutory), row.extension, amount, self._limits_entry(stage).get("extension_rule")
         )
         row.extension, row.extension_basis = str(amount), str(basis).strip()
