@@ -246,12 +246,32 @@ def _on_task(s: Subject, action: str, task) -> Decision:
     return _allow(on_behalf_of(actor, task))
 
 
+@dataclass(frozen=True)
+class CaseReach:
+    """The cases a person sees by the case's own facts (what 办件查询 searches): those of `departments` (None:
+    every department) and those `officer` registered at the window. `see_case` allows these, and besides them a
+    case one of whose tasks is offered to the person (that one is in their inbox)."""
+
+    departments: frozenset[str] | None
+    officer: str
+
+    def holds(self, department: str | None, officer: str | None) -> bool:
+        if self.departments is None or (officer is not None and officer == self.officer):
+            return True
+        return department is not None and department in self.departments
+
+
+def case_reach(s: Subject) -> CaseReach:
+    """The `CaseReach` of a person: the administrator every case; others the cases of their department and the
+    departments below it, of the departments they watch as a supervisor or leader, and those they registered."""
+    if "admin" in s.roles:
+        return CaseReach(None, s.username)
+    departments = s.departments | (s.supervised or frozenset()) if s.roles & VIEW_ROLES else s.departments
+    return CaseReach(frozenset(departments), s.username)
+
+
 def _see_case(s: Subject, t: Target) -> Decision:
-    if "admin" in s.roles or (t.started_by is not None and t.started_by == s.username):
-        return _allow()
-    if t.department is not None and t.department in s.departments:
-        return _allow()
-    if s.roles & VIEW_ROLES and t.department is not None and s.watches(t.department):
+    if case_reach(s).holds(t.department, t.started_by):
         return _allow()
     if any(_reaches(s.actor, task) for task in t.tasks):
         return _allow()

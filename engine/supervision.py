@@ -41,13 +41,25 @@ COUNT_CAP = 2_000  # beyond this the list says "2000+" rather than counting a mi
 
 @dataclass(frozen=True)
 class Scope:
-    """The departments a viewer may see; `departments` None means every department (an administrator)."""
+    """The departments a viewer may see; `departments` None means every department (an administrator);
+    `officer`: also the cases this window officer registered, whatever their department (a person's case reach,
+    `policy.case_reach`; a supervision scope has none)."""
 
     username: str
     departments: frozenset[str] | None
+    officer: str | None = None
 
-    def allows(self, department: str | None) -> bool:
+    def allows(self, department: str | None, officer: str | None = None) -> bool:
+        if self.officer is not None and officer == self.officer:
+            return True
         return self.departments is None or (department is not None and department in self.departments)
+
+
+def reach_of(engine, user) -> Scope:
+    """The cases a person may find by their facts (办件查询: any member of staff): `policy.case_reach` as a
+    Scope."""
+    reach = policy.case_reach(policy.subject(engine, user))
+    return Scope(reach.officer, reach.departments, reach.officer)
 
 
 def scope_of(engine, user, action: str = "supervise") -> Scope:
@@ -63,6 +75,7 @@ class CaseFilter:
     """What the supervisor asked for. Text filters match a prefix; dates are local calendar days, inclusive."""
 
     receipt_no: str | None = None
+    text: str | None = None  # receipt number (prefix), applicant or item name (containing), whatever the case
     applicant: str | None = None
     item: str | None = None
     department: str | None = None
@@ -83,7 +96,7 @@ class CaseFilter:
     def from_args(cls, args) -> CaseFilter:
         """Build from query-string arguments (a Mapping of str); bad values raise InvalidData naming the field."""
         f = cls()
-        for name in ("receipt_no", "applicant", "item", "department", "stage", "status", "colour", "officer"):
+        for name in ("receipt_no", "text", "applicant", "item", "department", "stage", "status", "colour", "officer"):
             value = (args.get(name) or "").strip()
             setattr(f, name, value or None)
         for name in ("received_from", "received_to", "completed_from", "completed_to"):
@@ -163,9 +176,18 @@ def _conditions(engine, scope: Scope, f: CaseFilter, at: Thresholds | None = Non
         wanted = set(engine.identity.department_scope(f.department)) if _has_identity(engine) else {f.department}
         departments = wanted if departments is None else departments & wanted
     if departments is not None:
-        cond.append(t.department.in_(sorted(departments)) if departments else false())
+        allowed = t.department.in_(sorted(departments)) if departments else false()
+        if scope.officer is not None:  # and the cases the officer registered (in the filter's departments)
+            mine = t.officer == scope.officer
+            allowed = or_(allowed, and_(mine, t.department.in_(sorted(wanted))) if f.department else mine)
+        cond.append(allowed)
     if f.receipt_no:
         cond.append(t.receipt_no.like(_escape_like(f.receipt_no.upper()) + "%", escape="\\"))
+    if f.text:
+        words = _escape_like(f.text)
+        cond.append(or_(t.receipt_no.like(_escape_like(f.text.upper()) + "%", escape="\\"),
+                        t.applicant_name.like(f"%{words}%", escape="\\"),
+                        t.item_name.like(f"%{words}%", escape="\\")))  # fmt: skip
     if f.applicant:
         cond.append(t.applicant_name.like(_escape_like(f.applicant) + "%", escape="\\"))
     if f.item:
@@ -300,6 +322,6 @@ def get_case(engine, scope: Scope, case_ref: str) -> SupervisedCase:
         row = session.get(SupervisedCase, find_case(session, case_ref).id)
     # Outside the scope reads as unknown, in the same words: a supervisor must not learn that another town's
     # case exists.
-    if row is None or not scope.allows(row.department):
+    if row is None or not scope.allows(row.department, row.officer):
         raise case_not_found(case_ref)
     return row

@@ -22,6 +22,7 @@ from engine.process_engine import ProcessEngine
 from webui import auth, context, i18n
 from webui.accept import bp as accept_bp
 from webui.auth import bp as auth_bp
+from webui.case_search import bp as case_search_bp
 from webui.inbox import bp as inbox_bp
 from webui.notifications import bp as notifications_bp
 from webui.reasons import said
@@ -102,7 +103,7 @@ def create_app(engine=None, config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp):
+    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp, case_search_bp):
         app.register_blueprint(bp)
     register_supervision(app)  # the supervision console (issue #6)
     try:

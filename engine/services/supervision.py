@@ -32,6 +32,10 @@ class SupervisionService:
         """The departments `user` may supervise (or, with `action`, read statistics of)."""
         return supervision.scope_of(self._engine, user, action)
 
+    def reach(self, user) -> Scope:
+        """The cases `user` may find by their facts (办件查询, any member of staff): `policy.case_reach`."""
+        return supervision.reach_of(self._engine, user)
+
     def cases(self, scope: Scope, f: CaseFilter) -> supervision.CaseList:
         return supervision.list_cases(self._engine, scope, f)
 
