@@ -17,7 +17,7 @@ from engine.deadlines import stage_status
 from engine.store import HumanTask, TaskCandidate, upgrade
 from engine.store.migrate import alembic_config
 from tests.conftest import ROOT
-from tests.procedures_kit import complete, open_tasks, procedures_fixture  # noqa: F401 - the `procedures` fixture
+from tests.procedures_kit import apply, complete, open_tasks, procedures_fixture  # noqa: F401 - the `procedures` fixture
 from tests.test_colour_agreement import CAL, POLICIES, SEED, _clock, _nows, _scaffold, moments, offered  # noqa: F401
 
 GROUP = "reviewer@qx-scjg"
@@ -69,13 +69,17 @@ def test_inbox_sql_and_python_give_the_same_colour_for_random_task_clocks(engine
     assert all(checked[c] > 20 for c in ("green", "yellow", "red", "red_plus", "none")), checked
 
 
-def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(procedures, database_url):
-    engine = procedures
-    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
-                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
-                                actor="window.li")  # fmt: skip
+def _in_review(engine):
+    """An approval case accepted at the window: (the case, its review task, due by the review stage's clock)."""
+    case = apply(engine, "SCJG-XK-001")
     complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
     [review] = open_tasks(engine, case.id)
+    return case, review
+
+
+def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(procedures, database_url):
+    engine = procedures
+    case, review = _in_review(engine)
     kept = (review.due_at, review.warn_at, review.statutory_due_at)
     assert None not in kept
     # the schema as it was before the rows kept the instants, and upgraded again: the rows have a due instant only
@@ -102,11 +106,7 @@ def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(pr
 
 def test_a_task_keeps_the_colour_its_clock_had_when_it_stopped_until_it_runs_again(procedures, clock):
     engine = procedures
-    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
-                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
-                                actor="window.li")  # fmt: skip
-    complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
-    [review] = open_tasks(engine, case.id)
+    case, review = _in_review(engine)
     engine.identity.add_user("rev.sun", "correct-horse", review.candidate_groups[0].split("@")[1], ("reviewer",),
                              "孙审查")  # fmt: skip
     actor = engine.identity.actor("rev.sun")
