@@ -48,7 +48,7 @@ class RepositoryService:
         try:
             parsed = workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
-            raise LintFailed([Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]) from None
+            raise LintFailed([exc.finding]) from None
         sha = hashlib.sha256(source).hexdigest()
         text = source.decode("utf-8")
         results = []
@@ -119,9 +119,9 @@ def _unstaffed_groups(session, bundle, filename: str) -> tuple[str, ...]:
         for group in facts["candidate_groups"]:
             if group in empty:
                 role, _at, department = group.partition("@")
-                warnings.append(
-                    f"{Path(filename).name}:{facts.get('line') or 0}: {bpmn_id}: candidate group {group} has no "
-                    f"member yet; its tasks wait until someone holds it (govflow user add NAME --department "
-                    f"{department} --role {role})"
+                message = (
+                    f"candidate group {group} has no member yet; its tasks wait until someone holds it "
+                    f"(govflow user add NAME --department {department} --role {role})"
                 )
+                warnings.append(Finding(Path(filename).name, facts.get("line") or 0, bpmn_id, message).format())
     return tuple(warnings)
