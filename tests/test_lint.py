@@ -8,7 +8,7 @@ import pytest
 
 from engine import workflow_parsing
 from engine.diagram import BpmnSourceError
-from engine.errors import LintFailed
+from engine.errors import LintFailed, ProcessIdTaken
 from engine.lint import lint_file, lint_source
 from tests.conftest import FIXTURES, ROOT
 
@@ -329,3 +329,45 @@ def test_an_unstorable_construct_is_refused_at_lint_not_at_deploy(engine, tmp_pa
     with pytest.raises(LintFailed):
         engine.repository.deploy_file(path)
 
+
+# -- two files, one process id
+def _same_id_elsewhere(tmp_path, name: str) -> Path:
+    other = tmp_path / name
+    other.write_text((FIXTURES / "approval_shape.bpmn").read_text().replace("审批（测试形态）", "另一个流程"))
+    return other
+
+
+def test_a_process_id_taken_by_another_file_is_refused(engine, tmp_path):
+    [first] = engine.repository.deploy_file(FIXTURES / "approval_shape.bpmn")
+    other = _same_id_elsewhere(tmp_path, "other_approval.bpmn")
+    with pytest.raises(ProcessIdTaken) as info:
+        engine.repository.deploy_file(other)
+    [finding] = info.value.findings
+    assert finding.format() == (
+        f"{other}:{finding.line}: {first.key}: process id '{first.key}' is already deployed from approval_shape.bpmn "
+        f"(v1); if this file is its next version, deploy with --new-version-of {first.key}, else give the process "
+        "another id"
+    )
+    assert finding.line > 0
+    assert [(p.key, p.version, p.filename) for p in engine.repository.list()] == [
+        (first.key, 1, "approval_shape.bpmn")
+    ]
+
+
+def test_new_version_of_confirms_the_other_file_is_the_next_version(engine, tmp_path):
+    [first] = engine.repository.deploy_file(FIXTURES / "approval_shape.bpmn")
+    other = _same_id_elsewhere(tmp_path, "other_approval.bpmn")
+    [second] = engine.repository.deploy_file(other, new_version_of=[first.key])
+    assert (second.key, second.version) == (first.key, 2)
+    edited = other.read_text().replace("另一个流程", "另一个流程 v3")
+    other.write_text(edited)
+    [third] = engine.repository.deploy_file(other)  # the file now is the process's file: no flag needed
+    assert third.version == 3
+    with pytest.raises(ProcessIdTaken, match="--new-version-of nope: this file has no executable process"):
+        engine.repository.deploy_file(other, new_version_of=["nope"])
+
+
+def test_the_same_file_name_elsewhere_is_the_next_version(engine, tmp_path):
+    engine.repository.deploy_file(FIXTURES / "approval_shape.bpmn")
+    moved = _same_id_elsewhere(tmp_path, "approval_shape.bpmn")
+    assert [d.version for d in engine.repository.deploy_file(moved)] == [2]
