@@ -27,6 +27,12 @@ NAMES = (
     "董倩", "萧然", "程亮", "曹阳", "袁媛", "邓涛", "许诺", "傅强", "沈洁", "曾鹏", "彭琳", "吕东", "苏晴", "卢刚",
     "蒋欣", "蔡鑫", "贾蕾", "丁一", "魏来", "薛宁", "叶青", "阎石", "余晖", "潘越", "杜鹃", "戴维", "夏雨", "钟灵",
 )  # fmt: skip
+# The department leaders named in departments.toml (their user names are the pinyin of these names).
+LEADER_NAMES = {
+    "zhou.ming": "周明", "zhao.gang": "赵刚", "sun.li": "孙丽", "qian.wei": "钱伟", "li.qiang": "李强",
+    "zhou.hua": "周华", "wu.jian": "吴健", "zheng.lan": "郑兰", "wang.fang": "王芳", "feng.yu": "冯雨",
+    "chen.bo": "陈波", "chu.jing": "储静", "wei.dong": "魏东", "jiang.ping": "蒋平",
+}  # fmt: skip
 APPLICANTS = (
     ({"kind": "organisation", "name": "示范县鑫源餐饮管理有限公司", "id_no": "91330100MA2XXXX01K"}, None),
     ({"kind": "person", "name": "王建国", "id_no": "330102198001011234"}, None),
@@ -49,6 +55,17 @@ class DemoAccount:
     roles: tuple[str, ...]
 
 
+def distinct_names(reserved=()):
+    """Display names no two demo accounts share: NAMES in turn, then the other surname + given name pairs of NAMES,
+    skipping `reserved` (the leaders' names)."""
+    used = set(reserved)
+    pairs = [(name[0], name[1:]) for name in NAMES]
+    for name in [*NAMES, *(surname + given for surname, _ in pairs for _, given in pairs)]:
+        if name not in used:
+            used.add(name)
+            yield name
+
+
 def _short(code: str) -> str:
     return code.split("-", 1)[1] if code.startswith("qx-") else code
 
@@ -62,11 +79,12 @@ def plan_accounts(departments, items) -> list[DemoAccount]:
         kinds.setdefault(item.department, set()).add(item.kind)
         for co in item.co_departments or ():
             kinds.setdefault(co, set()).add("co")
-    names = iter(NAMES * 3)
+    names = distinct_names(LEADER_NAMES.values())
     accounts: list[DemoAccount] = []
 
     def add(code: str, suffix: str, roles: tuple[str, ...], username: str | None = None):
-        accounts.append(DemoAccount(username or f"{_short(code)}.{suffix}", next(names), code, roles))
+        name = LEADER_NAMES.get(username) if username else None
+        accounts.append(DemoAccount(username or f"{_short(code)}.{suffix}", name or next(names), code, roles))
 
     for code in sorted(kinds):
         if code not in by_code:

@@ -20,6 +20,9 @@ def test_demo_seed_gives_accounts_and_cases_late_in_their_limits(engine, tmp_pat
     assert {"scjg.clerk", "scjg.reviewer", "scjg.reviewer2", "scjg.approver", "zwfw.supervisor"} <= set(names)
     assert names["scjg.clerk"].roles == ("clerk",) and names["scjg.clerk"].department == "qx-scjg"
     assert engine.identity.acting_for("wsjk.reviewer2") == ["wsjk.reviewer"]
+    # People are told apart by their names: no two demo accounts share one; a leader is named as the login says.
+    assert len({a.display_name for a in accounts}) == len(accounts)
+    assert names["qian.wei"].display_name == "钱伟"
     assert engine.identity.count_users() == len(accounts)
     assert demo.seed_organisation(engine, ROOT / "processes") == accounts  # idempotent, no second set of users
     assert engine.identity.count_users() == len(accounts)
