@@ -250,6 +250,17 @@ def _signed_in(app, username: str, lang: str):
     return client
 
 
+def _documents(engine, username: str) -> list[str]:
+    """The printed documents of a case of the person's department (a clerk reaches them by accepting one)."""
+    user = engine.identity.get_user(username)
+    if "clerk" not in user.roles:
+        return []
+    supervisor = engine.identity.get_user(demo_world.PEOPLE["supervisor"])
+    rows = engine.supervision.cases(engine.supervision.scope(supervisor), demo_world.all_cases()).rows
+    case_id = next(r["case_id"] for r in rows if r["department"] == user.department)
+    return [f"/accept/cases/{case_id}/{kind}" for kind in ("receipt", "notice", "refusal")]
+
+
 def _supervisor_actions(engine, client) -> dict[str, list[str]]:
     """A supervisor resumes the suspended case, suspends it again, and retries a running case (refused): the
     pages they land on, with the outcome said."""
@@ -285,7 +296,7 @@ def test_no_code_on_any_page_of_the_demo_for_any_person_in_either_language(engin
     for lang in ("zh", "en"):
         for kind, username in demo_world.PEOPLE.items():
             client = _signed_in(demo_app, username, lang)
-            pages = walk(client)
+            pages = walk(client, ("/inbox", *FORM_PAGES, *_documents(engine, username)))
             if kind == "supervisor":
                 pages.update(_supervisor_actions(engine, client))
             assert len(pages) > 3, f"{username} reached only {list(pages)}"

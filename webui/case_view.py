@@ -39,11 +39,11 @@ ACTIONS = {
     "task_completed": N_("办理完成"),
     "message_received": N_("收到"),
     "timers_fired": N_("时限到达"),
-    "case_suspended": N_("挂起"),
-    "case_resumed": N_("恢复"),
-    "case_terminated": N_("终止"),
+    "case_suspended": N_("已挂起"),
+    "case_resumed": N_("已恢复"),
+    "case_terminated": N_("已终止"),
     "case_error": N_("流程出错"),
-    "case_retried": N_("重试"),
+    "case_retried": N_("已重试"),
     "limit_extended": N_("延期"),
     "clock_stopped": N_("暂停计时"),
     "clock_resumed": N_("恢复计时"),
@@ -216,6 +216,15 @@ def materials(data: dict) -> list[dict]:
     return rows
 
 
+def _note(action: str, payload: dict) -> str | None:
+    """What an alert said, or the supervision letter sent and to whom."""
+    if action == "alert_raised":
+        return payload.get("message")
+    if payload.get("letter_no"):
+        return f"{payload['letter_no']} → {person(payload.get('addressed_to'))}"
+    return None
+
+
 OUTCOME_FIELDS = ("outcome", "decision", "accept_outcome", "recommendation")
 
 
@@ -228,7 +237,7 @@ def history(engine, trail, names: dict[str, str], choices: dict[str, dict[str, d
         data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
         # A message's name is the diagram's code: the receiving element (its name) says what arrived.
         label = action_label(e.action)
-        reason = payload.get("reason") or (payload.get("message") if e.action != "message_received" else None)
+        reason = payload.get("reason")
         if e.action == "clock_stopped":
             reason = clock_stop_label(reason)
         field = next((f for f in OUTCOME_FIELDS if isinstance(data.get(f), str) and data.get(f)), None)
@@ -237,8 +246,7 @@ def history(engine, trail, names: dict[str, str], choices: dict[str, dict[str, d
             "seq": e.seq, "at": e.at, "actor": person(e.actor), "on_behalf_of": person(payload.get("on_behalf_of")),
             "action": label, "element": names.get(e.bpmn_id or "", e.bpmn_id or ""), "opinion": data.get("opinion"),
             "outcome": titles.get(data[field]) if field else None, "to": person(payload.get("to")),
-            "reason": reason or (f"{payload['letter_no']} → {person(payload.get('addressed_to'))}"
-                                 if payload.get("letter_no") else None),
+            "reason": reason, "note": _note(e.action, payload),
         })  # fmt: skip
     return entries
 
