@@ -66,6 +66,11 @@ class Limit:
     def __str__(self) -> str:
         return f"{self.n}{self.unit}"
 
+    @property
+    def chinese(self) -> str:
+        """As a person reads it in a message: `20 个工作日`, `60 日`."""
+        return f"{self.n} 个工作日" if self.unit == "wd" else f"{self.n} 日"
+
 
 @dataclass(frozen=True)
 class Interval:

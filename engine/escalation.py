@@ -27,6 +27,7 @@ from engine.receipts import next_value
 from engine.stages import stage_label
 from engine.store import HumanTask, SupervisionAlert, SupervisionLetter
 from engine.store.identity import Department
+from engine.store.identity import User as UserRow
 
 COLOUR_KINDS = ("yellow", "red", "red_plus")
 _RULE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -97,7 +98,8 @@ def record(engine, session, case, now, spec: Alert, data: dict | None = None) ->
     officers = spec.officers if spec.officers is not None else holders(open_tasks(session, case.id))
     alert = SupervisionAlert(
         case_id=case.id, receipt_no=case.receipt_no, stage=spec.stage, clock_id=instance, kind=spec.kind,
-        message=spec.message or _default_message(spec.kind, spec.stage, case.receipt_no, data, status),
+        message=spec.message or _default_message(spec.kind, spec.stage, case.receipt_no, data, status,
+                                                 lambda code: department_name(session, code)),
         department=department, officers=officers, due_at=due, raised_at=now, element=spec.element,
     )  # fmt: skip
     session.add(alert)
@@ -138,7 +140,8 @@ def _notify(engine, session, case, now, alert: SupervisionAlert) -> None:
     leader = leader_of(engine, session, alert.department) if "leader" in routes else None
     letter = _letter(session, case, now, alert, leader) if alert.kind == "red_plus" else None
     subject = f"{KIND_NAMES.get(alert.kind, '监察预警')}：{case.receipt_no}"
-    body = alert.message + (f"\n督办函 {letter.letter_no} 已发{leader or '部门负责人'}。" if letter else "")
+    addressee = person_name(session, leader) or "部门负责人"
+    body = alert.message + (f"\n督办函 {letter.letter_no} 已发{addressee}。" if letter else "")
     roles = [("officer", name) for name in alert.officers or []] + ([("leader", leader)] if leader else [])
     reach = {a.meant_for: a for a in notify.addressees(session, [name for _, name in roles], now)}
     sent: set[tuple[str, str]] = set()
@@ -164,10 +167,23 @@ def open_tasks(session, case_id: str) -> list[HumanTask]:
     return [t for t in (*stored, *new) if t.state == "open"]
 
 
-def _default_message(kind: str, stage: str, receipt_no: str, data: dict, status) -> str:
+def department_name(session, code: str | None) -> str:
+    """A department as a person reads it in a message or a letter: its name (the code when none is recorded)."""
+    row = session.get(Department, code) if code else None
+    return row.name if row is not None else (code or "")
+
+
+def person_name(session, username: str | None) -> str | None:
+    """A user as a letter addresses them: the display name (the username when none is recorded)."""
+    row = session.get(UserRow, username) if username else None
+    return (row.display_name or row.username) if row is not None else username
+
+
+def _default_message(kind: str, stage: str, receipt_no: str, data: dict, status, instance_name=None) -> str:
     item = data.get("item_name")
     what = f"办件 {receipt_no}" + (f"「{item}」" if isinstance(item, str) else "")
-    what += "" if stage == "case" else f"{stage_label(stage)}环节"  # the whole case: no stage to name
+    # the whole case: no stage to name; a co-department's stage by the department's name
+    what += "" if stage == "case" else f"{stage_label(stage, instance_name=instance_name)}环节"
     if status is None or status.promised_due is None:
         return f"{what}：{kind}"
     promised = status.promised_due.astimezone(LOCAL_TZ).date().isoformat()
@@ -190,9 +206,9 @@ def _letter(session, case, now, alert: SupervisionAlert, leader: str | None) -> 
     """The supervision letter (督办函) a red_plus issues to the department's leader, on the case's trail."""
     year = now.astimezone(LOCAL_TZ).year
     letter_no = f"督办〔{year}〕{next_value(session, f'letter:{year}')}号"
-    department = alert.department or "（未指定部门）"
+    department = department_name(session, alert.department) or "（未指定部门）"
     body = (
-        f"{leader or department + '负责人'}：\n"
+        f"{person_name(session, leader) or department + '负责人'}：\n"
         f"{alert.message}\n"
         f"请于收到本函后 1 个工作日内查明原因、依法办结，并将处理结果书面报电子监察部门。\n"
         f"根据《行政许可法》第72条、第74条，超过法定期限不予答复将依法追究有关人员责任。"

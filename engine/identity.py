@@ -169,6 +169,12 @@ class IdentityService(DepartmentDirectory, RoleDirectory):
                 query = query.where(UserRow.department == department)
             return [self._user(session, row) for row in session.scalars(query).all()]
 
+    def display_names(self) -> dict[str, str]:
+        """username → the name people are shown by (the display name, else the username), in one query."""
+        with self.engine.db.session() as session:
+            rows = session.execute(select(UserRow.username, UserRow.display_name)).all()
+        return {username: display_name or username for username, display_name in rows}
+
     def colleagues(self, username: str) -> list[User]:
         """The other users of the same department (whom a task may be delegated to)."""
         user = self.get_user(username)

@@ -37,6 +37,7 @@ from engine.errors import InvalidData, NotFound
 from engine.extensions import check_extension
 from engine.local_time import DAY, shown
 from engine.rule_facts import Facts, Finding
+from engine.stages import stage_label
 from engine.store import ClockStop
 
 OUTCOME_KEYS = ("accept_outcome", "decision", "outcome")
@@ -61,9 +62,10 @@ def _refuse_without_reason(f: Facts) -> list[Finding]:
     stage = f.stage(f.event.bpmn_id) if f.event.bpmn_id else "accept"
     reason = next((_text(f.submitted.get(k)) for k in REASON_KEYS if _text(f.submitted.get(k))), "")
     if not reason:
-        return [Finding("refuse_without_reason", stage, f"{stage} 环节作出“{outcome}”但未写明理由", f.event.bpmn_id)]
+        message = f"{stage_label(stage)}环节作出不予受理或不予许可决定，但未写明理由"
+        return [Finding("refuse_without_reason", stage, message, f.event.bpmn_id)]
     if reason == "not_in_remit" and not any(_text(f.submitted.get(k)) for k in COMPETENT_KEYS):
-        message = f"{stage} 环节以不属于本机关职权范围为由不予受理，但未告知申请人向哪个行政机关申请"
+        message = f"{stage_label(stage)}环节以不属于本机关职权范围为由不予受理，但未告知申请人向哪个行政机关申请"
         return [Finding("refuse_without_reason", stage, message, f.event.bpmn_id)]
     return []
 
@@ -118,7 +120,8 @@ def _stage_over_limit(f: Facts) -> list[Finding]:
             statutory = status.statutory_due is not None and clock.ended_at > status.statutory_due
             limit = status.statutory if statutory else (status.promised or status.statutory)
             due = status.statutory_due if statutory else status.promised_due
-            message = (f"环节 {clock.stage} 时限 {limit}（{clock.basis or '承诺时限'}），"
+            limit = Limit.parse(limit).chinese
+            message = (f"{stage_label(clock.stage)}环节时限 {limit}（{clock.basis or '承诺时限'}），"
                        f"应于 {shown(due, DAY)} 前完成，实际 {shown(clock.ended_at, DAY)} 完成")  # fmt: skip
             found.append(Finding("stage_over_limit", clock.stage, message, clock.element))
     return found
@@ -153,7 +156,7 @@ def _clock_stop_without_reason(f: Facts) -> list[Finding]:
         elif s.reason == "suspension" and s.started_at >= f.now and not _text(f.data.get("suspension_reason")):
             message = f"{shown(s.started_at, DAY)} 起中止审理，未载明行政复议法第39条规定的中止情形"
         elif s.element and s.ended_at is not None and s.ended_at >= f.now and not _noticed(f, s):
-            message = f"{shown(s.started_at, DAY)} 起中止计时（{s.reason}），未书面告知当事人"
+            message = f"{shown(s.started_at, DAY)} 起中止计时（{CLOCK_STOP_REASONS[s.reason]}），未书面告知当事人"
         else:
             continue
         found.append(Finding("clock_stop_without_reason", stage, message, s.element))

@@ -43,13 +43,20 @@ def stage_name(key: str) -> str:
     return STAGE_NAMES.get(key, key)
 
 
-def stage_label(stage: str, translate=None) -> str:
+def stage_label(stage: str, translate=None, instance_name=None, element_name=None) -> str:
     """The name of a stage as recorded (`review`, `co_review:qx-wsjk`), translated by `translate` (gettext) when
-    given: `协办审查（qx-wsjk）`. Several stages (the supervision row's `review,co_review:x`) are named in turn."""
+    given, its instance named by `instance_name` (a department's name for its code) when given:
+    `协办审查（qx-wsjk）`, `协办审查（示范县卫生健康委员会）`. Several stages (the supervision row's
+    `review,co_review:x`) are named in turn; a part that is no stage but the id of an activity declaring none (the
+    supervision row records those) is named by `element_name` when given (its name in the diagram)."""
     if "," in stage:
-        return "、".join(stage_label(part, translate) for part in stage.split(",") if part)
+        return "、".join(stage_label(part, translate, instance_name, element_name) for part in stage.split(",") if part)
     key, instance = split(stage)
+    if key not in STAGE_NAMES and element_name is not None:
+        return element_name(stage)
     name = stage_name(key)
     if translate is not None and key in STAGE_NAMES:
         name = translate(name)
+    if instance and instance_name is not None:
+        instance = instance_name(instance)
     return f"{name}（{instance}）" if instance else name

@@ -240,7 +240,9 @@ def step_on(engine, session: Session, case: Case, actor: str, action: str,
     try:
         if statuses is not None and case.status not in statuses:
             raise CaseNotRunning(
-                f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}"
+                f"case {case.receipt_no} is {case.status}; this action needs it {' or '.join(statuses)}",
+                key="case_not_in_status",
+                params={"receipt_no": case.receipt_no, "status": case.status, "needed": list(statuses)},
             )
         if flow is None and load_flow:
             bundle = engine.bundle(session, case.process_version_id)

@@ -67,13 +67,13 @@ def test_supervisor_sees_the_review_task_active_on_the_diagram_and_replays_the_c
     page.click("#replay-first")
     page.wait_for_selector('#diagram[data-frame="1"]')
     assert _marked(page, "accept") == ["state-active"] and _marked(page, "review") == []
-    assert "case_started" in page.inner_text("#replay-label")
+    assert "收件登记" in page.inner_text("#replay-label") and "case_started" not in page.inner_text("#replay-label")
     page.screenshot(path=str(ARTIFACTS / "supervision-replay-step-1.png"), full_page=True)
 
     page.click("#replay-next")
     page.wait_for_selector('#diagram[data-frame="2"]')
     assert _marked(page, "review") == ["state-active"] and _marked(page, "accept") == ["state-completed"]
-    assert "task_completed" in page.inner_text("#replay-label")
+    assert "办理完成" in page.inner_text("#replay-label")
     assert '"outcome": "accept"' in page.text_content("#replay-data")
 
     page.goto(f"{live_server}/supervision/statistics?from=2026-09-01&to=2026-09-30")

@@ -96,12 +96,12 @@ def test_the_supervision_pages_csv_and_replay_show_local_times(engine, clock, co
     assert received == {morning.receipt_no: "2026-09-18 09:30", evening.receipt_no: "2026-09-19 01:00"}
 
     replay = console.get(f"/supervision/cases/{evening.id}/replay.json").get_json()
-    assert replay["frames"][0]["label"] == "第 1 / 1 步：2026-09-19 01:00 clerk.a case_started"
+    assert replay["frames"][0]["label"] == "第 1 / 1 步：2026-09-19 01:00 clerk.a 收件登记"
     assert replay["frames"][0]["at"] == "2026-09-18T17:00:00+00:00"  # the data behind it stays UTC
     assert replay["now"]["label"] == "当前状态（共 1 条留痕）"
     world.complete(engine, evening.id, "accept", "clerk.a", {"outcome": "accept"})
     replay = console.get(f"/supervision/cases/{evening.id}/replay.json").get_json()
-    assert replay["frames"][1]["label"] == "第 2 / 2 步：2026-09-19 01:00 clerk.a task_completed（受理）"
+    assert replay["frames"][1]["label"] == "第 2 / 2 步：2026-09-19 01:00 clerk.a 办理完成（受理）"
 
 
 def test_the_footer_names_the_zone_in_english_too(engine, clock, console):
@@ -114,4 +114,4 @@ def test_the_footer_names_the_zone_in_english_too(engine, clock, console):
     clock.set(EVENING)
     case = world.start(engine, "town-a")
     replay = console.get(f"/supervision/cases/{case.id}/replay.json").get_json()
-    assert replay["frames"][0]["label"].startswith("Step 1 of 1: 2026-09-19 01:00 clerk.a case_started")
+    assert replay["frames"][0]["label"].startswith("Step 1 of 1: 2026-09-19 01:00 clerk.a Registered")

@@ -182,7 +182,7 @@ def test_approval_review_over_its_own_limit(procedures, clock):
     found = rule_alerts(engine, case.id)
     assert list(found) == [("stage_over_limit", "review")]
     assert (
-        "行政许可法第42条" in found[("stage_over_limit", "review")] and "6wd" in found[("stage_over_limit", "review")]
+        "行政许可法第42条" in found[("stage_over_limit", "review")] and "6 个工作日" in found[("stage_over_limit", "review")]
     )
     advance_to(engine, clock, local(date(2026, 10, 12)))  # decide: promised 3 wd, due 10-09; so is the case
     complete(engine, case.id, "decide", {"decision": "approve", "certificate_no": "JY1"}, "approver.qian")

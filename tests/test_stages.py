@@ -25,3 +25,10 @@ def test_every_stage_name_has_its_english_name_in_the_web_catalog():
     english = {key: catalog.get(name).string if catalog.get(name) else "" for key, name in STAGE_NAMES.items()}
     assert all(english.values()), [key for key, text in english.items() if not text]
     assert stage_label("co_review:qx-wsjk", lambda name: catalog.get(name).string) == "Co-department review（qx-wsjk）"
+
+
+def test_a_stage_run_per_department_is_named_by_the_department_and_an_undeclared_activity_by_its_element():
+    names = {"qx-wsjk": "示范县卫生健康委员会"}.get
+    assert stage_label("co_review:qx-wsjk", instance_name=names) == "协办审查（示范县卫生健康委员会）"
+    elements = {"case_watch": "办理时限监控"}.get
+    assert stage_label("case_watch,review", element_name=elements) == "办理时限监控、审查"

@@ -75,7 +75,7 @@ def test_yellow_and_red_reach_the_officer_and_group_they_name_not_another_depart
     assert "黄牌预警" in wang and "红牌警告" in wang and "剩余 2 个工作日" in wang
     assert len(_ids(wang)) == 6 and _badge(wang) == 6  # his own three and his group's three
     assert f'<a href="/tasks/{review.id}">{held.receipt_no}</a>' in wang  # the receipt leads to his task
-    assert wang.count("发给岗位：reviewer@market") == 3 and "未读" in wang
+    assert wang.count("发给岗位：示范县市场监督管理局审查人员") == 3 and "未读" in wang
 
     zhao = text(signed_in("zhao.rev").get("/notifications"))  # same group: the group's three, not wang's own
     assert len(_ids(zhao)) == 3 and offered.receipt_no in zhao and held.receipt_no not in zhao
@@ -145,8 +145,8 @@ def test_an_ab_backup_sees_what_the_colleague_covered_gets_while_covering(site, 
     site.identity.set_absent("chen.app", "wang.rev")
     client = signed_in("wang.rev")
     page = text(client.get("/notifications"))
-    assert _ids(page) == [for_chen, for_approvers] and "代岗通知，发给岗位：approver@market" in page
-    assert "代岗通知，发给：chen.app" in page and "卫健审批岗位通知" not in page
+    assert _ids(page) == [for_chen, for_approvers] and "代岗通知，发给岗位：示范县市场监督管理局审批人（首席代表）" in page
+    assert "代岗通知，发给：陈首席" in page and "卫健审批岗位通知" not in page
     assert post(client, f"/notifications/{for_approvers}/read").status_code == 302
     site.identity.clear_absent("chen.app")
     assert _ids(text(client.get("/notifications"))) == []
@@ -186,5 +186,5 @@ def test_english(signed_in, escalated):
     post(client, "/language", {"lang": "en", "next": "/notifications"})
     page = text(client.get("/notifications"))
     assert "My notifications" in page and "Mark all as read" in page and "Mark as read" in page
-    assert "Unread" in page and "To the post: reviewer@market" in page and "Warning" in page
+    assert "Unread" in page and "To the post: Reviewer, 示范县市场监督管理局" in page and "Warning" in page
     assert "我的通知" not in page and "全部标为已读" not in page

@@ -58,7 +58,7 @@ def test_case_page_shows_diagram_deadlines_trail_and_chain_and_replay_json(app, 
     client = _client(app, "sup.a")
     page = client.get(f"/supervision/cases/{case.receipt_no}").get_data(as_text=True)
     assert 'id="diagram"' in page and "/supervision/vendor/bpmn-viewer.js" in page
-    assert "留痕链完整（2 条）" in page and "task_completed" in page
+    assert "留痕链完整（2 条）" in page and "办理完成" in page and "task_completed" not in page
     replay = client.get(f"/supervision/cases/{case.id}/replay.json").get_json()
     assert [f["action"] for f in replay["frames"]] == ["case_started", "task_completed"]
     assert replay["now"]["active"] == ["review"]

@@ -45,7 +45,7 @@ def test_task_page_shows_the_case_and_renders_the_form(site, signed_in):
         "授权委托书",
         "办理过程",
         "收件登记",
-        "li.clerk",
+        "李窗口",  # the clerk who registered it, by name
         "审查意见表",
     ):
         assert expected in page, expected
@@ -91,7 +91,7 @@ def test_complete_goes_back_to_the_inbox_with_a_confirmation(site, signed_in):
     # the approver sees the decision next, with the reviewer's opinion in the history
     decide = open_task(site, case, "decide")
     page = text(signed_in("chen.app").get(f"/tasks/{decide.id}"))
-    assert "材料齐全，现场核查符合条件。" in page and "wang.rev" in page
+    assert "材料齐全，现场核查符合条件。" in page and "王审查" in page
 
 
 def test_concurrent_completion_one_wins_the_other_keeps_what_they_typed(site, signed_in):
@@ -157,14 +157,14 @@ def test_ab_backup_acts_for_an_absent_colleague(site, signed_in):
     site.identity.set_absent("wang.rev", "zhao.rev")  # ... then went on leave; zhao covers
     zhao = signed_in("zhao.rev")
     page = text(zhao.get("/inbox"))
-    assert case.receipt_no in page and "AB岗：您正在代岗 wang.rev" in page
+    assert case.receipt_no in page and "AB岗：您正在代岗 王审查" in page
     page = text(zhao.get(f"/tasks/{task.id}"))
-    assert "您正在代 wang.rev 办理" in page
+    assert "您正在代 王审查 办理" in page
     assert post(zhao, f"/tasks/{task.id}", GOOD_REVIEW).status_code == 302
     event = [e for e in site.history.trail(case.id) if e.action == "task_completed"][-1]
     assert event.actor == "zhao.rev" and event.payload["on_behalf_of"] == "wang.rev"
     decide = open_task(site, case, "decide")
-    assert "（代 wang.rev）" in text(signed_in("chen.app").get(f"/tasks/{decide.id}"))
+    assert "（代 王审查）" in text(signed_in("chen.app").get(f"/tasks/{decide.id}"))
 
 
 def test_xss_in_every_form_field_is_rendered_escaped(site, signed_in):
@@ -205,7 +205,7 @@ def test_a_refusal_of_the_policy_is_said_in_the_page_language(site, signed_in):
     case, task, _client = _review(site, signed_in)  # claimed by wang.rev
     other = signed_in("zhao.rev")
     response = post(other, f"/tasks/{task.id}", GOOD_REVIEW)
-    assert response.status_code == 409 and "此任务已由 wang.rev 签收。" in text(response)
+    assert response.status_code == 409 and "此任务已由 王审查 签收。" in text(response)
     post(other, "/language", {"lang": "en", "next": "/inbox"})
     response = post(other, f"/tasks/{task.id}", GOOD_REVIEW)
-    assert "This task is already claimed by wang.rev." in text(response)
+    assert "This task is already claimed by 王审查." in text(response)

@@ -129,7 +129,7 @@ def apply(code):
     actor = current_actor()
     if not policy.decide(policy.subject(eng, actor), "accept", eng.catalog.target(item)):
         abort(403)
-    department = _department_name(eng, item.department)
+    department = case_view.department_name(item.department)
     if request.method == "GET":
         return render_template("accept_item.html", item=item, department=department, values={}, errors={},
                                provided=[], grounds=REFUSAL_GROUNDS)  # fmt: skip
@@ -193,13 +193,6 @@ def _decide_acceptance(eng, case_id: str, decision: dict) -> None:
     eng.tasks.complete(task.id, data=_acceptance_data(eng, task, decision), actor=actor)
 
 
-def _department_name(eng, code: str) -> str:
-    try:
-        return eng.identity.department(code).name
-    except GovflowError:
-        return code
-
-
 @bp.get("/cases/<case_id>/<kind>")
 @login_required
 def document(case_id, kind):
@@ -217,7 +210,7 @@ def document(case_id, kind):
         next_task = _instant_decision(eng, case_id)
     return render_template(
         f"doc_{kind}.html", case=view, data=data, applicant=data.get("applicant") or {}, proxy=data.get("proxy"),
-        materials=case_view.materials(data), department=_department_name(eng, data.get("department", "")),
+        materials=case_view.materials(data), department=case_view.department_name(data.get("department", "")),
         limits=case_view.time_limits(eng, case_id), next_task=next_task, grounds=REFUSAL_GROUNDS,
         applicant_kind=case_view.applicant_kind(data.get("applicant") or {}),
     )  # fmt: skip

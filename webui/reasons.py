@@ -1,9 +1,11 @@
 """The permission policy's reasons in the page's language: each message key of `engine.policy.MESSAGES` as a
-sentence of the message catalog, naming people and cases, never a role, action or department code."""
+sentence of the message catalog, naming people and cases, never a role, action, status or department code."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+
+from webui import case_view
 
 
 def _texts() -> dict[str, str]:
@@ -18,6 +20,7 @@ def _texts() -> dict[str, str]:
         "department_out_of_scope": _("该部门不在您的管辖或监察范围内。"),
         "not_window_for_item": _("您所在的窗口不受理此事项。"),
         "person_out_of_scope": _("%(person)s 不在您的监察范围内。"),
+        "case_not_in_status": _("办件 %(receipt_no)s 当前%(status)s，此项操作仅适用于%(needed)s的办件。"),
     }
 
 
@@ -28,4 +31,8 @@ def said(exc: Exception) -> str:
     if text is None:
         return str(exc)
     params = getattr(exc, "params", {}) or {}
-    return text % {"assignee": params.get("assignee", ""), "person": params.get("person", "")}
+    return text % {
+        "assignee": case_view.person(params.get("assignee")), "person": case_view.person(params.get("person")),
+        "receipt_no": params.get("receipt_no", ""), "status": case_view.status_label(params.get("status")),
+        "needed": "、".join(case_view.status_label(s) for s in params.get("needed") or ()),
+    }  # fmt: skip

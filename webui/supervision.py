@@ -15,7 +15,6 @@ from flask_login import current_user, login_required
 
 from engine import policy
 from engine.errors import GovflowError, NotFound
-from engine.services.history import event_json
 from engine.services.supervision import CASE_ACTIONS
 from engine.supervision import COLOURS, STATUSES, CaseFilter
 from webui import case_view
@@ -87,8 +86,9 @@ def cases():
         merged = {**args, **changes}
         return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
 
+    elements = case_view.process_element_names(engine(), {r["process"] for r in result.rows})
     return render_template("supervision/cases.html", result=result, f=f, link=link, departments=departments,
-                           colours=COLOURS, statuses=STATUSES)  # fmt: skip
+                           colours=COLOURS, statuses=STATUSES, elements=elements)  # fmt: skip
 
 
 @bp.get("/cases.csv")
@@ -108,7 +108,8 @@ def _case_view(ref: str) -> dict:
     limits = eng.deadlines.case_limits(row.case_id)
     pv = eng.repository.version(eng.runtime.get(row.case_id).process_version_id)
     tasks = eng.tasks.of_case(row.case_id)
-    trail = [event_json(e) for e in eng.history.trail(row.case_id)]
+    trail = case_view.history(eng, eng.history.trail(row.case_id), case_view.element_names(eng, pv.key, pv.version),
+                              case_view.choice_titles(eng, pv.key, pv.version))  # fmt: skip
     chain = eng.history.verify(row.case_id)[0]
     return {"row": row, "case": case, "limits": limits, "pv": pv, "tasks": tasks, "trail": trail, "chain": chain,
             "colour": eng.supervision.colour(row)}  # fmt: skip
@@ -121,13 +122,13 @@ def case_page(ref: str):
     can_act = policy.decide(policy.subject(engine(), viewer()), "suspend",
                             policy.Target(department=view["row"].department))  # fmt: skip
     return render_template("supervision/case.html", departments=_departments(), can_act=can_act.allowed,
-                           **view)  # fmt: skip
+                           case_actions=CASE_ACTIONS, **view)  # fmt: skip
 
 
 def _frame_label(frame, n: int, total: int, names: dict[str, str]) -> str:
     """What the replay shows of a frame: the step, its local time, who did what where, and the reason given."""
     label = _("第 %(n)s / %(total)s 步：%(when)s %(actor)s %(action)s", n=n, total=total, when=local_time(frame.at),
-              actor=frame.actor, action=frame.action)  # fmt: skip
+              actor=case_view.person(frame.actor), action=case_view.action_label(frame.action))  # fmt: skip
     if frame.bpmn_id:
         label += f"（{names.get(frame.bpmn_id, frame.bpmn_id)}）"
     return label + (f" — {frame.note}" if frame.note else "")
@@ -163,8 +164,8 @@ def case_action(ref: str, action: str):
         abort(404)
     try:
         case = engine().supervision.act(action, viewer(), ref, request.form.get("reason", ""))
-        flash(_("已执行：%(action)s（办件 %(no)s 当前状态：%(status)s）", action=action, no=case.receipt_no,
-                status=case.status), "success")  # fmt: skip
+        flash(_("已执行：%(action)s（办件 %(no)s 当前状态：%(status)s）", action=case_view.action_label(action),
+                no=case.receipt_no, status=case_view.status_label(case.status)), "success")  # fmt: skip
     except GovflowError as exc:
         flash(said(exc), "error")
     return redirect(url_for("supervision.case_page", ref=ref))
@@ -177,7 +178,7 @@ def reassign(task_id: str):
     try:
         task = engine().supervision.reassign(viewer(), task_id, request.form.get("to_user", ""),
                                             request.form.get("reason", ""))  # fmt: skip
-        flash(_("任务已改派给 %(user)s", user=task.assignee), "success")
+        flash(_("任务已改派给 %(user)s", user=case_view.person(task.assignee)), "success")
     except GovflowError as exc:
         flash(said(exc), "error")
     return redirect(url_for("supervision.case_page", ref=ref) if ref else url_for("supervision.cases"))

@@ -11,9 +11,11 @@ from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
 from engine.errors import GovflowError, InvalidData
 from engine.rules import RULES
+from webui import case_view
 from webui.api_supervision import bp as api_bp
 from webui.charts import bar_chart, trend_chart
 from webui.context import engine
+from webui.reasons import said
 from webui.supervision import _departments, bp, scope, viewer
 
 
@@ -43,7 +45,7 @@ def acknowledge(alert_id: int):
         engine().supervision.acknowledge(viewer(), alert_id, request.form.get("note", ""))
         flash(_("预警已处理"), "success")
     except GovflowError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     return _back()
 
 
@@ -57,7 +59,7 @@ def letter(alert_id: int):
                                            int(days), request.form.get("note", ""))  # fmt: skip
         flash(_("已发出督办函 %(no)s", no=issued["letter_no"]), "success")
     except GovflowError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     return _back()
 
 
@@ -73,7 +75,7 @@ def accountability():
         )  # fmt: skip
         flash(_("已记录过错责任追究"), "success")
     except GovflowError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     return _back()
 
 
@@ -87,6 +89,20 @@ def _window() -> tuple[date, date]:
     return start, end
 
 
+def _group_label(by: str, key) -> str | None:
+    """What a row of the figures is named by: a department or an officer by name, an item by its title."""
+    if by == "department":
+        return case_view.department_name(key)
+    if by == "officer":
+        return case_view.person(key)
+    if by == "item":
+        try:
+            return engine().catalog.get(key).name
+        except GovflowError:
+            return None
+    return None
+
+
 @bp.get("/statistics")
 def statistics_page():
     """Figures per department / item / officer / month / quarter with a bar and a trend chart and the ranking."""
@@ -94,9 +110,8 @@ def statistics_page():
     start, end = _window()
     s = engine().supervision.scope(viewer(), "read_statistics")
     rows = engine().supervision.figures(s, by, start, end)
-    names = _departments()
     for r in rows:
-        r.label = names.get(r.key) if by == "department" else None
+        r.label = _group_label(by, r.key)
     if request.args.get("format") == "csv":
         return Response(statistics.to_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename=statistics-{by}.csv"})  # fmt: skip
@@ -112,7 +127,7 @@ def statistics_page():
     windows = engine().supervision.ranking(s, "department", year, quarter)[:5]
     officers = engine().supervision.ranking(s, "officer", year, quarter)[:5]
     for w in windows:
-        w.label = names.get(w.key)
+        w.label = case_view.department_name(w.key)
     return render_template("supervision/statistics.html", rows=rows, by=by, start=start, end=end, bars=bars,
                            trend=trend, windows=windows, officers=officers, year=year, quarter=quarter,
                            groupings=statistics.GROUPINGS,

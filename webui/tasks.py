@@ -76,7 +76,8 @@ def _context(eng, task, form, values, errors=None, conflict=None):
         "proxy": data.get("proxy"), "limits": case_view.time_limits(eng, task.case_id),
         "due_badge": case_view.task_badge(eng, task),
         "materials": case_view.materials(data), "files": eng.attachments.for_case(task.case_id),
-        "history": case_view.history(eng, eng.history.trail(task.case_id), names), "form": form,
+        "history": case_view.history(eng, eng.history.trail(task.case_id), names,
+                                     case_view.choice_titles(eng, view["process"], view["version"])), "form": form,
         "values": values, "errors": _error_map(errors or []), "conflict": conflict,
         "applicant_kind": case_view.applicant_kind(data.get("applicant") or {}),
     }  # fmt: skip
@@ -87,7 +88,7 @@ def _context(eng, task, form, values, errors=None, conflict=None):
 def show(task_id):
     eng, task, _actor = _load(task_id, open_only=False)
     if task.state != "open":
-        flash(_("该任务已办理完毕（%(who)s）。", who=task.completed_by or "—"), "info")
+        flash(_("该任务已办理完毕（%(who)s）。", who=case_view.person(task.completed_by) or "—"), "info")
         return redirect(url_for("inbox.index"))
     form = _form(eng, task)
     return render_template("task.html", **_context(eng, task, form, _defaults(form)))
