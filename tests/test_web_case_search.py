@@ -40,4 +40,4 @@ def test_a_clerk_finds_a_case_of_their_department_and_sees_where_it_stands(site,
 
 def test_a_bad_page_number_is_a_clear_error_not_a_crash(site, signed_in):
     response = signed_in("li.clerk").get("/cases", query_string={"page": "x"})
-    assert response.status_code == 400 and "page" in text(response)
+    assert response.status_code == 422 and "page" in text(response)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from engine import policy
 from engine.supervision import STATUSES, CaseFilter
+from webui import case_view
 from webui.context import engine
 
 bp = Blueprint("case_search", __name__)
@@ -30,5 +31,6 @@ def index():
         merged = {**args, **changes}
         return url_for("case_search.index", **{k: v for k, v in merged.items() if v is not None})
 
-    return render_template("case_search.html", result=result, f=f, link=link, statuses=STATUSES,
+    elements = case_view.process_element_names(eng, {r["process"] for r in result.rows})
+    return render_template("case_search.html", result=result, f=f, link=link, statuses=STATUSES, elements=elements,
                            supervises=bool(policy.decide(policy.subject(eng, who), "supervise")))  # fmt: skip
