@@ -19,7 +19,9 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
@@ -55,6 +57,22 @@ class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
 
 
+@dataclass(frozen=True)
+class UnhandledError:
+    """An error end event threw an error that no boundary event or event subprocess caught: the process ended
+    abnormally (its other threads are cancelled) and the case is in `error`, not completed."""
+
+    element_id: str
+    code: str | None
+    name: str | None
+
+    @property
+    def message(self) -> str:
+        named = f" ({self.name})" if self.name and self.name != self.code else ""
+        return (f"error end event '{self.element_id}' threw error {self.code or '(no code)'}{named} and no boundary "
+                f"event or event subprocess caught it: the process ended abnormally")  # fmt: skip
+
+
 # --- the script environment ---------------------------------------------------------------------------------
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, sandbox: Sandbox):
@@ -76,6 +94,7 @@ def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
 
 # --- running a case -----------------------------------------------------------------------------------------
 _MAX_ENGINE_ROUNDS = 100
+_UNHANDLED_KEY = "unhandled_error"  # in the root task's internal data: where and which error ended the case
 _CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -145,11 +164,42 @@ class CaseWorkflow:
             # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen by
             # next_timer_due, for the next step of the case. Run on until only waits remain.
             for _ in range(_MAX_ENGINE_ROUNDS):
+                if self._end_on_unhandled_error():
+                    return
                 if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
                     return
                 self.wf.do_engine_steps(self.data.before, did_complete)
 
         self._guarded(steps)
+
+    def _end_on_unhandled_error(self) -> bool:
+        """When an error end event's error reached the top of the process uncaught (SpiffWorkflow only keeps it
+        among the workflow's events and runs on), end the process as BPMN says: every other thread is cancelled,
+        and the case remembers which end event threw which error. True when the case has so ended."""
+        errors = [e for e in self.wf.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
+        if not errors:
+            return _UNHANDLED_KEY in self.wf.task_tree.internal_data
+        self.wf.bpmn_events = [e for e in self.wf.bpmn_events if e not in errors]
+        if _UNHANDLED_KEY not in self.wf.task_tree.internal_data:
+            definition = errors[0].event_definition
+            throwers = [
+                t for t in self.wf.get_tasks(state=TaskState.COMPLETED)
+                if isinstance(t.task_spec, EndEvent) and t.task_spec.event_definition == definition
+            ]  # fmt: skip
+            thrower = max(throwers, key=lambda t: t.last_state_change) if throwers else None
+            self.wf.task_tree.internal_data[_UNHANDLED_KEY] = {
+                "element": thrower.task_spec.bpmn_id if thrower is not None else None,
+                "code": definition.code,
+                "name": definition.name,
+            }
+            self.wf.cancel()
+        return True
+
+    @property
+    def unhandled_error(self) -> UnhandledError | None:
+        """The error that ended the process uncaught, if one did."""
+        found = self.wf.task_tree.internal_data.get(_UNHANDLED_KEY)
+        return UnhandledError(found["element"], found["code"], found["name"]) if found else None
 
     def fire_due_timers(self, on_done: Callable[[str], None] | None = None) -> None:
         self._guarded(self.wf.refresh_timers)
@@ -163,7 +213,9 @@ class CaseWorkflow:
             raise ScriptFailure(None, str(exc)) from None
         except WorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
-            raise ScriptFailure(getattr(spec, "bpmn_id", None), _workflow_message(exc)) from None
+            # The split after an activity's conditional flows (engine.workflow_flows) has no BPMN id of its own.
+            element = getattr(spec, "bpmn_id", None) or getattr(spec, "source", None)
+            raise ScriptFailure(element, _workflow_message(exc)) from None
         except SpiffWorkflowException as exc:
             raise ScriptFailure(None, _workflow_message(exc)) from None
         except Exception as exc:
