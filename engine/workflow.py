@@ -2,9 +2,10 @@
 operations the services need on it, each guarded against the engine's sharp edges (ENGINE_NOTES).
 
 It runs engine steps inside the sandboxed script environment, completes tasks, delivers messages, fires and
-re-arms timers. Its siblings are the other modules that import SpiffWorkflow: engine.workflow_parsing (BPMN
-files into process specs), engine.workflow_persistence (specs once per version, case states without their
-spec) and engine.workflow_clock (the platform's clock in SpiffWorkflow's timers).
+re-arms timers, and ends a process that an uncaught error ended. Its siblings are the other modules that import
+SpiffWorkflow: engine.workflow_parsing (BPMN files into process specs), engine.workflow_flows (the flows leaving
+an activity), engine.workflow_persistence (specs once per version, case states without their spec) and
+engine.workflow_clock (the platform's clock in SpiffWorkflow's timers).
 """
 
 from __future__ import annotations
