@@ -5,20 +5,23 @@ it, and engine.workflow_persistence, which stores the split it adds.
 When an activity (a task of any kind, a sub-process, a call activity) completes, BPMN passes a token along:
 - every outgoing flow without a condition (several of them: an implicit parallel split);
 - every outgoing flow whose condition holds;
-- the default flow only when no other flow gets a token (BPMN 2.0, 8.3.13: "only if all the other outgoing
-  Sequence Flows ... are not valid");
+- the default flow only when no other flow gets a token (BPMN 2.0, Sequence Flow: the default is taken only
+  when none of the other outgoing flows is);
 and when no flow gets one (every flow conditional, none holds, no default) the case cannot go on: it stops in
 `error`, naming the activity.
 
 Unconditioned flows alone need nothing more than SpiffWorkflow has: a task spec connected to several outputs
-readies them all. Conditional and default flows go through `OutgoingFlows`, a split without a BPMN id (it is in
-no trace, no active elements, no audit), put between the activity and its targets when the diagram is parsed.
+readies them all. The same holds for several flows leaving an intermediate or boundary event; a condition on a
+flow leaving an event is refused, naming the flow. Conditional and default flows go through `OutgoingFlows`, a
+split without a BPMN id (it is in no trace, no active elements, no audit), put between the activity and its
+targets when the diagram is parsed.
 """
 
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec, _BpmnCondition
 from SpiffWorkflow.task import TaskState
@@ -28,6 +31,10 @@ ACTIVITY_TAGS = frozenset(
     for tag in ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                 "businessRuleTask", "callActivity", "subProcess", "transaction")
 )  # fmt: skip
+# Events whose parsers SpiffWorkflow gives one outgoing flow only (start events and event-based gateways take
+# several already). Several flows leaving one of them are an implicit parallel split too; a condition on a flow
+# leaving an event has no meaning in BPMN (conditions are for flows leaving activities and gateways).
+EVENT_TAGS = frozenset(full_tag(tag) for tag in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"))
 
 
 class NoFlowTaken(WorkflowTaskException):
@@ -114,18 +121,40 @@ def activity_parser(base: type) -> type:
     return ActivityParser
 
 
+def event_parser(base: type) -> type:
+    """`base` (an event parser) that accepts several unconditioned outgoing flows and refuses conditional ones."""
+
+    class EventParser(base):
+        def handles_multiple_outgoing(self):
+            return True
+
+        def connect_outgoing(self, outgoing_task, sequence_flow_node, is_default):
+            if self.parse_condition(sequence_flow_node) is not None:
+                raise ValidationException(
+                    f"conditional sequence flow leaving event '{self.bpmn_id}': only flows leaving a task or a "
+                    f"gateway can have a condition; put an exclusive gateway after the event",
+                    node=sequence_flow_node,
+                    file_name=self.filename,
+                )
+            return super().connect_outgoing(outgoing_task, sequence_flow_node, is_default)
+
+    EventParser.__name__ = f"Event{base.__name__}"
+    return EventParser
+
+
 def with_activity_flows(parser_class: type) -> type:
-    """A BPMN parser class (plain, Camunda, Spiff) whose activity parsers run every outgoing flow."""
-    made: dict[type, type] = {}
+    """A BPMN parser class (plain, Camunda, Spiff) whose activity and event parsers run every outgoing flow."""
+    made: dict[tuple, type] = {}
 
     class Parser(parser_class):
         def _get_parser_class(self, tag):
             node_parser, spec_class = super()._get_parser_class(tag)
-            if tag not in ACTIVITY_TAGS or node_parser is None:
+            wrap = activity_parser if tag in ACTIVITY_TAGS else event_parser if tag in EVENT_TAGS else None
+            if wrap is None or node_parser is None:
                 return node_parser, spec_class
-            if node_parser not in made:
-                made[node_parser] = activity_parser(node_parser)
-            return made[node_parser], spec_class
+            if (wrap, node_parser) not in made:
+                made[wrap, node_parser] = wrap(node_parser)
+            return made[wrap, node_parser], spec_class
 
     Parser.__name__ = parser_class.__name__
     return Parser
