@@ -58,6 +58,10 @@ class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
 
 
+class _EndedByError(Exception):
+    """Raised from the engine's own hook to stop its steps: an error end event's error was not caught."""
+
+
 @dataclass(frozen=True)
 class UnhandledError:
     """An error end event threw an error that no boundary event or event subprocess caught: the process ended
@@ -159,27 +163,34 @@ class CaseWorkflow:
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if on_done and bpmn_id:
                 on_done(bpmn_id)
+            if isinstance(task.task_spec, EndEvent) and self._uncaught_errors():
+                raise _EndedByError()  # nothing else may run: the error ends the process here
 
         def steps():
-            self.wf.do_engine_steps(self.data.before, did_complete)
-            # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen by
-            # next_timer_due, for the next step of the case. Run on until only waits remain.
-            for _ in range(_MAX_ENGINE_ROUNDS):
-                if self._end_on_unhandled_error():
-                    return
-                if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
-                    return
+            try:
                 self.wf.do_engine_steps(self.data.before, did_complete)
+                # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen
+                # by next_timer_due, for the next step of the case. Run on until only waits remain.
+                for _ in range(_MAX_ENGINE_ROUNDS):
+                    if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
+                        break
+                    self.wf.do_engine_steps(self.data.before, did_complete)
+            except _EndedByError:
+                pass
+            self._end_on_unhandled_error()
 
         self._guarded(steps)
 
-    def _end_on_unhandled_error(self) -> bool:
+    def _uncaught_errors(self) -> list:
+        return [e for e in self.wf.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
+
+    def _end_on_unhandled_error(self) -> None:
         """When an error end event's error reached the top of the process uncaught (SpiffWorkflow only keeps it
         among the workflow's events and runs on), end the process as BPMN says: every other thread is cancelled,
-        and the case remembers which end event threw which error. True when the case has so ended."""
-        errors = [e for e in self.wf.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
+        and the case remembers which end event threw which error."""
+        errors = self._uncaught_errors()
         if not errors:
-            return _UNHANDLED_KEY in self.wf.task_tree.internal_data
+            return
         self.wf.bpmn_events = [e for e in self.wf.bpmn_events if e not in errors]
         if _UNHANDLED_KEY not in self.wf.task_tree.internal_data:
             definition = errors[0].event_definition
@@ -194,7 +205,6 @@ class CaseWorkflow:
                 "name": definition.name,
             }
             self.wf.cancel()
-        return True
 
     @property
     def unhandled_error(self) -> UnhandledError | None:
