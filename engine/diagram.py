@@ -23,7 +23,7 @@ FLOW_NODE_TAGS = frozenset(
     {
         "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
         "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-        "businessRuleTask", "callActivity", "subProcess", "transaction",
+        "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
         "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
     }
 )  # fmt: skip
@@ -44,13 +44,19 @@ class BpmnSourceError(Exception):
         self.message = message
         super().__init__(self.format())
 
+    @property
+    def finding(self) -> Finding:
+        return Finding(self.filename, self.line or 0, self.element_id or "-", self.message)
+
     def format(self) -> str:
-        return f"{self.filename}:{self.line or 0}: {self.element_id or '-'}: {self.message}"
+        return self.finding.format()
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One lint finding, printed as FILE:LINE: ELEMENT_ID: message."""
+    """One thing a designer must know about a BPMN file (a lint finding, a deploy refusal or warning), printed
+    as FILE:LINE: ELEMENT_ID: message. The message says what is wrong and what to do; every lint and deploy
+    message is formatted here."""
 
     filename: str
     line: int
@@ -178,6 +184,23 @@ def element_facts(process: etree._Element) -> dict[str, dict]:
             "properties": _properties(el),
         }
     return facts
+
+
+def construct(el: etree._Element) -> str:
+    """What a designer calls the element: 'user task', 'multi-instance script task', 'timer boundary event'."""
+    tag = local(el.tag)
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", tag).lower().replace("ad hoc", "ad-hoc")
+    kinds = [local(c.tag)[: -len("EventDefinition")] for c in el if local(c.tag).endswith("EventDefinition")]
+    if kinds:
+        kinds = ["compensation" if k == "compensate" else k for k in kinds]
+        words = f"{re.sub(r'(?<!^)(?=[A-Z])', ' ', kinds[0]).lower()} {words}"
+    if el.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") is not None:
+        words = f"multi-instance {words}"
+    elif el.find(f"{{{BPMN_NS}}}standardLoopCharacteristics") is not None:
+        words = f"loop {words}"
+    if tag == "subProcess" and el.get("triggeredByEvent") == "true":
+        words = "event sub-process"
+    return words.replace("sub process", "sub-process")
 
 
 def line_of(root: etree._Element, element_id: str | None) -> int | None:

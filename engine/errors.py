@@ -49,6 +49,13 @@ class LintFailed(GovflowError):
         super().__init__("\n".join(f.format() for f in findings))
 
 
+class ProcessIdTaken(LintFailed):
+    """A file's process id is already deployed from another file, and the deployer did not say it is a new
+    version of that process."""
+
+    http_status = 409
+
+
 class CaseNotRunning(Conflict):
     pass
 

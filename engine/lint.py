@@ -16,7 +16,16 @@ from engine import diagram, sandbox, workflow_parsing
 from engine.diagram import BPMN_NS, BpmnSourceError, Finding, local
 
 _CAMUNDA_EL = re.compile(r"\$\{.*\}|#\{.*\}")
+_CRON = re.compile(r"^\s*[\d*?/,\-LW#A-Za-z]+(\s+[\d*?/,\-LW#A-Za-z]+){4,6}\s*$")
+_TIMER_EXAMPLES = {
+    "timeDate": "an ISO 8601 date-time such as '2026-01-05T09:00:00+08:00'",
+    "timeDuration": "an ISO 8601 duration such as 'PT5S' or 'P3D'",
+    "timeCycle": "an ISO 8601 repeating interval such as 'R3/PT1H'",
+}
+_OMG = "http://www.omg.org/spec/"  # BPMN's model and diagram namespaces, whose ids are the file's ids
 _NO_INCOMING = {"startEvent", "boundaryEvent"}
+_ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+               "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}  # fmt: skip
 _DECIDING_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
@@ -37,26 +46,56 @@ class _Linter:
         self.findings.append(Finding(self.filename, line or 0, element_id or "-", message))
 
     def run(self) -> None:
-        for el in self.root.iter():
-            if isinstance(el.tag, str) and el.get("id") in diagram.RESERVED_IDS:
-                self.add(el, el.get("id"), f"id '{el.get('id')}' is reserved by the engine; rename the element")
+        if not self.check_ids():
+            return  # with two elements of one id, every other check would read the wrong one
         processes = diagram.executable_processes(self.root)
         if not processes:
             self.add(self.root, self.root.get("id"), 'no executable process: set isExecutable="true"')
+        self.process_ids = {p.get("id") for p in self.root.iter(_q("process"))}
         for process in processes:
             self.check_process(process)
+
+    def check_ids(self) -> bool:
+        """Ids are unique in the file and none is one the engine keeps for itself; False on a duplicate."""
+        seen: dict[str, etree._Element] = {}
+        unique = True
+        for el in self.root.iter():
+            eid = el.get("id") if isinstance(el.tag, str) else None
+            if not eid:
+                continue
+            if eid in diagram.RESERVED_IDS:
+                self.add(el, eid, f"id '{eid}' is reserved by the engine; rename the element")
+            if not (etree.QName(el).namespace or "").startswith(_OMG):
+                continue  # a vendor extension's ids are its own affair: the schema checks only BPMN's
+            if eid in seen:
+                first = seen[eid]
+                self.add(
+                    el, eid,
+                    f"id '{eid}' is already used by the {diagram.construct(first)} at line {first.sourceline}: "
+                    f"an id must be unique in the file; rename one of the two elements",
+                )  # fmt: skip
+                unique = False
+            else:
+                seen[eid] = el
+        return unique
 
     # -- structure
     def check_process(self, process: etree._Element) -> None:
         pid = process.get("id")
         for container in [process, *process.iter(_q("subProcess"), _q("transaction"))]:
             self.check_container(container, top=container is process)
-        if not list(process.iterchildren(_q("startEvent"))):
+        if not list(process.iterchildren(_q("startEvent"))) and not any(
+            _instantiates(el) for el in process.iterchildren(_q("receiveTask"))
+        ):
             self.add(process, pid, "process has no start event")
         if not list(process.iterchildren(_q("endEvent"))):
             self.add(process, pid, "process has no end event")
         for el in process.iter():
             tag = local(el.tag)
+            if tag in diagram.FLOW_NODE_TAGS:
+                self.check_construct(el)
+            if tag in _ACTIVITIES:
+                self.check_activity(el)
             if tag == "userTask":
                 self.check_user_task(el)
             elif tag == "scriptTask":
@@ -89,9 +128,9 @@ class _Linter:
                 outgoing[flow.get("sourceRef")].append(flow)
         for nid, el in nodes.items():
             tag = local(el.tag)
-            if incoming[nid] == 0 and tag not in _NO_INCOMING and not self._is_event_subprocess(el):
+            if incoming[nid] == 0 and tag not in _NO_INCOMING and not _entered_without_flow(el):
                 self.add(el, nid, f"{tag} has no incoming sequence flow: it can never be reached")
-            if not outgoing[nid] and tag != "endEvent" and not self._is_event_subprocess(el):
+            if not outgoing[nid] and tag != "endEvent" and not _left_without_flow(el):
                 self.add(el, nid, f"{tag} has no outgoing sequence flow: the case would stop here")
             if tag in _DECIDING_GATEWAYS and len(outgoing[nid]) > 1:
                 default = el.get("default")
@@ -101,10 +140,115 @@ class _Linter:
                             flow, flow.get("id"),
                             f"leaves gateway '{nid}' without a condition and is not its default flow",
                         )  # fmt: skip
+        self.check_links(container)
 
-    @staticmethod
-    def _is_event_subprocess(el: etree._Element) -> bool:
-        return local(el.tag) == "subProcess" and el.get("triggeredByEvent") == "true"
+    def check_links(self, container: etree._Element) -> None:
+        """A link throw event jumps to the one link catch event of its name in the same (sub-)process."""
+        catches: dict[str, etree._Element] = {}
+        for el in container.iterchildren(_q("intermediateCatchEvent")):
+            name = _link_name(el)
+            if name is None:
+                continue
+            if name in catches:
+                self.add(
+                    el, el.get("id"),
+                    f"link catch event '{name}' is also the name of '{catches[name].get('id')}' (line "
+                    f"{catches[name].sourceline}): a link name must lead to one place; rename one of them",
+                )  # fmt: skip
+            catches.setdefault(name, el)
+        thrown = set()
+        for el in container.iterchildren(_q("intermediateThrowEvent")):
+            name = _link_name(el)
+            if name is None:
+                continue
+            thrown.add(name)
+            if name not in catches:
+                self.add(
+                    el, el.get("id"),
+                    f"link throw event jumps to link '{name}', but no link catch event of that name is in this "
+                    f"{'process' if local(container.tag) == 'process' else 'sub-process'}; add one or correct "
+                    f"the name",
+                )  # fmt: skip
+        for name, el in catches.items():
+            if name not in thrown:
+                self.add(el, el.get("id"), f"no link throw event jumps to link '{name}': it can never be reached")
+
+    # -- constructs govflow does not run, and values the standard forbids
+    def check_construct(self, el: etree._Element) -> None:
+        tag, eid = local(el.tag), el.get("id")
+        if el.find(_q("compensateEventDefinition")) is not None:
+            self.add(
+                el, eid,
+                f"{diagram.construct(el)}: govflow does not run compensation; undo the work on an explicit "
+                f"path instead (e.g. an error boundary event leading to the undoing task)",
+            )  # fmt: skip
+        if el.get("isForCompensation") == "true":
+            self.add(
+                el, eid,
+                f"{diagram.construct(el)} is a compensation handler: govflow does not run compensation; connect "
+                f"it with sequence flows on an explicit undo path and remove isForCompensation",
+            )  # fmt: skip
+        if _instantiates(el):
+            self.add(
+                el, eid,
+                'receive task with instantiate="true": govflow cannot start a case from a message yet; start '
+                "the process with a start event followed by this receive task",
+            )
+        if tag == "adHocSubProcess":
+            self.add(
+                el, eid,
+                "ad-hoc sub-process: govflow cannot run one yet (nobody is offered the choice of its activities); "
+                "model the activities with a parallel or an inclusive gateway",
+            )  # fmt: skip
+        if tag == "serviceTask":
+            self.add(
+                el, eid,
+                "service task: govflow does not run service tasks yet (there are no external task workers); "
+                "model the work as a user task, or as a script task if it is a computation",
+            )
+        if tag == "callActivity":
+            called = (el.get("calledElement") or "").strip()
+            if not called:
+                self.add(el, eid, "call activity has no calledElement: name the process it calls")
+            elif called not in self.process_ids:
+                self.add(
+                    el, eid,
+                    f"call activity calls process '{called}', which is not in this file; govflow finds a called "
+                    f"process in the same file: add process '{called}' to it or correct calledElement",
+                )  # fmt: skip
+
+    def check_activity(self, el: etree._Element) -> None:
+        eid = el.get("id")
+        for attr in ("startQuantity", "completionQuantity"):
+            value = el.get(attr)
+            if value is None or value.strip() == "1":
+                continue
+            if _integer(value) is not None and _integer(value) < 1:
+                tokens = "that start it" if attr == "startQuantity" else "it sends on when it completes"
+                self.add(
+                    el, eid,
+                    f"{attr}=\"{value}\" is not valid BPMN: it counts the tokens {tokens} and must be at least 1; "
+                    f"remove the attribute (the default is 1)",
+                )  # fmt: skip
+            else:
+                self.add(el, eid, f'{attr}="{value}": govflow runs an activity on one token; remove the attribute')
+        loop = el.find(_q("standardLoopCharacteristics"))
+        if loop is not None and loop.get("loopMaximum") is not None:
+            maximum = _integer(loop.get("loopMaximum"))
+            if maximum is not None and maximum < 0:
+                self.add(
+                    el, eid,
+                    f"loopMaximum=\"{loop.get('loopMaximum')}\" is negative: it is the most times the loop runs; "
+                    f"write 0 or more, or remove it for no limit",
+                )  # fmt: skip
+        cardinality = el.find(f"{_q('multiInstanceLoopCharacteristics')}/{_q('loopCardinality')}")
+        if cardinality is not None:
+            count = _integer(cardinality.text)
+            if count is not None and count < 0:
+                self.add(
+                    el, eid,
+                    f"loopCardinality {count} is negative: it is how many instances run; write 0 or more",
+                )
 
     # -- tasks and expressions
     def check_user_task(self, el: etree._Element) -> None:
@@ -160,9 +304,60 @@ class _Linter:
             self.add(owner, oid, f"{what} is empty")
         elif _CAMUNDA_EL.search(text):
             self.add(owner, oid, f"{what} '{text}' uses Camunda expression language; write a Python expression")
+        elif what == "timer timeCycle" and _CRON.match(text):
+            self.add(
+                owner, oid,
+                f"{what} '{text}' is a cron expression, which govflow does not read; write an ISO 8601 repeating "
+                f"interval, e.g. 'R/2026-01-05T09:00:00+08:00/P1D' for every day at 9:00",
+            )  # fmt: skip
         else:
-            for problem in sandbox.check(text, "eval"):
-                self.add(owner, oid, f"{what} '{text}': {problem}")
+            problems = sandbox.check(text, "eval")
+            kind = what.removeprefix("timer ")
+            for problem in problems:
+                if kind in _TIMER_EXAMPLES:
+                    self.add(
+                        owner, oid,
+                        f"{what} '{text}' is neither {_TIMER_EXAMPLES[kind]} nor a Python expression giving one "
+                        f"({problem}); write one of the two",
+                    )  # fmt: skip
+                else:
+                    self.add(owner, oid, f"{what} '{text}': {problem}")
+
+
+def _link_name(el: etree._Element) -> str | None:
+    link = el.find(_q("linkEventDefinition"))
+    return None if link is None else (link.get("name") or link.get("id") or "")
+
+
+def _instantiates(el: etree._Element) -> bool:
+    return local(el.tag) == "receiveTask" and el.get("instantiate") == "true"
+
+
+def _entered_without_flow(el: etree._Element) -> bool:
+    """Reached by something other than a sequence flow: an event, a link, an association, a message."""
+    return (
+        (local(el.tag) == "subProcess" and el.get("triggeredByEvent") == "true")
+        or (local(el.tag) == "intermediateCatchEvent" and _link_name(el) is not None)
+        or el.get("isForCompensation") == "true"
+        or _instantiates(el)
+    )
+
+
+def _left_without_flow(el: etree._Element) -> bool:
+    """Done without a sequence flow out: an event sub-process, a link's jump, a compensation's handler."""
+    return (
+        (local(el.tag) == "subProcess" and el.get("triggeredByEvent") == "true")
+        or (local(el.tag) == "intermediateThrowEvent" and _link_name(el) is not None)
+        or el.get("isForCompensation") == "true"
+        or (local(el.tag) == "boundaryEvent" and el.find(_q("compensateEventDefinition")) is not None)
+    )
+
+
+def _integer(text: str | None) -> int | None:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return None
 
 
 def form_path(forms_dir: Path, key: str) -> Path | None:
@@ -180,14 +375,14 @@ def lint_source(source: bytes, filename: str, forms_dir: Path | None = None) -> 
     try:
         root = diagram.read_xml(source, filename)
     except BpmnSourceError as exc:
-        return [Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]
+        return [exc.finding]
     linter = _Linter(filename, root, forms_dir)
     linter.run()
     if not linter.findings:
         try:
             workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
-            linter.findings.append(Finding(filename, exc.line or 0, exc.element_id or "-", exc.message))
+            linter.findings.append(exc.finding)
     return sorted(linter.findings, key=lambda f: (f.line, f.element_id, f.message))
 
 

@@ -142,3 +142,15 @@ def dump_state(bundle: ProcessBundle, wf: BpmnWorkflow) -> tuple[str, str]:
     """A case's state without its spec, and the serializer version it was written with."""
     dct = _SERIALIZERS[bundle.dialect].to_dict(wf)
     return json.dumps(dct, separators=(",", ":"), ensure_ascii=False), SERIALIZER_VERSION
+
+
+def unstorable_specs(bundle: ProcessBundle) -> list[str]:
+    """BPMN ids of the task specs a case of this bundle could not be saved with (the dialect's serializer has no
+    converter for them: the plain service task, a multi-instance script task in a Camunda file)."""
+    typenames = _SERIALIZERS[bundle.dialect].registry.typenames
+    return [
+        spec.bpmn_id
+        for process in (bundle.spec, *bundle.subprocess_specs.values())
+        for spec in process.task_specs.values()
+        if type(spec) not in typenames and getattr(spec, "bpmn_id", None)
+    ]

@@ -105,6 +105,18 @@ def test_lint_and_deploy_refusal_formats(people, tmp_path):
     assert err == out
 
 
+def test_deploy_a_file_with_a_taken_process_id_needs_new_version_of(people, tmp_path):
+    gf = people
+    gf("deploy", str(FIXTURES / "approval_shape.bpmn"), "--as", "designer.wu")
+    other = tmp_path / "county_approval.bpmn"
+    other.write_text((FIXTURES / "approval_shape.bpmn").read_text().replace("审批（测试形态）", "县级审批"))
+    [err] = gf("deploy", str(other), "--as", "designer.wu", expect=2).stderr.strip().splitlines()
+    assert err.startswith(f"{other}:5: approval_shape: process id 'approval_shape' is already deployed from ")
+    assert err.endswith("deploy with --new-version-of approval_shape, else give the process another id")
+    out = gf("deploy", str(other), "--new-version-of", "approval_shape", "--as", "designer.wu").stdout
+    assert out.strip() == "approval_shape v2"
+
+
 def test_errors_are_one_line(people):
     gf = people
     assert gf("start", "nope", "--as", "li.wei", expect=1).stderr == "error: process nope is not deployed\n"

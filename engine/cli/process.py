@@ -45,17 +45,22 @@ def lint(ctx, files):
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--new-version-of", "new_version_of", multiple=True, metavar="PROCESS_ID",
+    help="The file's process PROCESS_ID is the next version of the process of that id deployed from another "
+    "file (repeatable); without it such a file is refused.",
+)  # fmt: skip
 @acting_options()
 @click.pass_context
 @handled
-def deploy(ctx, files, username, override, reason):
+def deploy(ctx, files, new_version_of, username, override, reason):
     """Deploy BPMN files as a designer; lint findings refuse a file (exit 2). Prints KEY vN per process."""
     engine = _engine(ctx)
     actor, overridden = acting(engine, username, override, reason)
     if overridden is None:
         policy.require(policy.subject(engine, actor), "deploy")
     for path in files:
-        for d in engine.repository.deploy_file(path, actor.username):
+        for d in engine.repository.deploy_file(path, actor.username, new_version_of):
             click.echo(f"{d.key} v{d.version}" + ("" if d.created else " (unchanged)"))
             for warning in d.warnings:
                 click.echo(f"warning: {warning}", err=True)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import lint, workflow, workflow_parsing
+from engine import diagram, lint, workflow, workflow_parsing
 from engine.diagram import BpmnSourceError, Finding
-from engine.errors import LintFailed, NotFound
+from engine.errors import LintFailed, NotFound, ProcessIdTaken
 from engine.roles import groups_without_members
 from engine.store import ProcessVersion
 
@@ -31,35 +32,38 @@ class RepositoryService:
     def lint(self, source: bytes, filename: str) -> list[Finding]:
         return lint.lint_source(source, filename, self.engine.forms_dir)
 
-    def deploy_file(self, path: Path | str, deployed_by: str = "system") -> list[Deployment]:
+    def deploy_file(
+        self, path: Path | str, deployed_by: str = "system", new_version_of: Collection[str] = ()
+    ) -> list[Deployment]:
         path = Path(path)
         try:
             source = path.read_bytes()
         except OSError as exc:
             raise LintFailed([Finding(str(path), 0, "-", f"cannot read file: {exc.strerror}")]) from None
-        return self.deploy(source, str(path), deployed_by)
+        return self.deploy(source, str(path), deployed_by, new_version_of)
 
-    def deploy(self, source: bytes, filename: str, deployed_by: str = "system") -> list[Deployment]:
+    def deploy(
+        self, source: bytes, filename: str, deployed_by: str = "system", new_version_of: Collection[str] = ()
+    ) -> list[Deployment]:
         """Deploy every executable process of one BPMN file. Lint findings refuse the whole file.
-        An unchanged file (same bytes as the latest version) creates no new version."""
+        An unchanged file (same bytes as the latest version) creates no new version. A process whose id is
+        already deployed from a file of another name is refused (ProcessIdTaken) unless its id is in
+        `new_version_of`: two unrelated files must not become versions of one process by sharing an id."""
         findings = self.lint(source, filename)
         if findings:
             raise LintFailed(findings)
         try:
             parsed = workflow_parsing.parse(source, filename)
         except BpmnSourceError as exc:
-            raise LintFailed([Finding(filename, exc.line or 0, exc.element_id or "-", exc.message)]) from None
+            raise LintFailed([exc.finding]) from None
         sha = hashlib.sha256(source).hexdigest()
         text = source.decode("utf-8")
         results = []
         with self.engine.db.write_session() as session, session.begin():
+            latest_of = {bundle.key: _latest(session, bundle.key) for bundle in parsed.processes}
+            _refuse_taken_ids(parsed, filename, latest_of, new_version_of)
             for bundle in parsed.processes:
-                latest = session.scalars(
-                    select(ProcessVersion)
-                    .where(ProcessVersion.key == bundle.key)
-                    .order_by(ProcessVersion.version.desc())
-                    .limit(1)
-                ).first()
+                latest = latest_of[bundle.key]
                 warnings = _unstaffed_groups(session, bundle, filename)
                 if latest is not None and latest.sha256 == sha:
                     results.append(Deployment(bundle.key, latest.version, False, warnings))
@@ -110,6 +114,39 @@ class RepositoryService:
         return pv
 
 
+def _latest(session, key: str) -> ProcessVersion | None:
+    query = select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def _refuse_taken_ids(parsed, filename: str, latest_of: dict, new_version_of: Collection[str]) -> None:
+    """ProcessIdTaken for each process of the file whose id is deployed from another file name, unconfirmed."""
+    name = Path(filename).name
+    keys = {bundle.key for bundle in parsed.processes}
+    findings = [
+        Finding(
+            filename, 0, key,
+            f"--new-version-of {key}: this file has no executable process '{key}'; name a process of this file",
+        )  # fmt: skip
+        for key in new_version_of
+        if key not in keys
+    ]
+    for bundle in parsed.processes:
+        latest = latest_of[bundle.key]
+        if latest is None or latest.filename == name or bundle.key in new_version_of:
+            continue
+        findings.append(
+            Finding(
+                filename, diagram.line_of(parsed.root, bundle.key) or 0, bundle.key,
+                f"process id '{bundle.key}' is already deployed from {latest.filename} (v{latest.version}); if "
+                f"this file is its next version, deploy with --new-version-of {bundle.key}, else give the "
+                f"process another id",
+            )  # fmt: skip
+        )
+    if findings:
+        raise ProcessIdTaken(findings)
+
+
 def _unstaffed_groups(session, bundle, filename: str) -> tuple[str, ...]:
     """A warning per user task offered to a literal role@department group that nobody holds yet."""
     tasks = {i: f for i, f in bundle.elements.items() if f.get("tag") == "userTask" and f.get("candidate_groups")}
@@ -119,9 +156,9 @@ def _unstaffed_groups(session, bundle, filename: str) -> tuple[str, ...]:
         for group in facts["candidate_groups"]:
             if group in empty:
                 role, _at, department = group.partition("@")
-                warnings.append(
-                    f"{Path(filename).name}:{facts.get('line') or 0}: {bpmn_id}: candidate group {group} has no "
-                    f"member yet; its tasks wait until someone holds it (govflow user add NAME --department "
-                    f"{department} --role {role})"
+                message = (
+                    f"candidate group {group} has no member yet; its tasks wait until someone holds it "
+                    f"(govflow user add NAME --department {department} --role {role})"
                 )
+                warnings.append(Finding(Path(filename).name, facts.get("line") or 0, bpmn_id, message).format())
     return tuple(warnings)
