@@ -46,8 +46,17 @@ def badge_json(badge: dict | None) -> dict:
     """What a task's JSON says of its time limit, as the inbox's rows (`colour` "none" without a due instant):
     the badge of `DeadlineService.task_badge`."""
     if badge is None:
-        return {"colour": "none", "days_left": None, "provisional": False}
-    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"]}
+        return {"colour": "none", "days_left": None, "provisional": False, "stopped": False}
+    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"],
+            "stopped": badge["stopped"]}
+
+
+def timed_task_json(t: HumanTask, badge: dict | None) -> dict:
+    """The JSON of a task row with its clock: the row, the instants it is judged on (due, warn, statutory due)
+    and its badge (`badge_json`), as the API and the CLI give a task."""
+    instants = {name: value.isoformat() if value else None
+                for name, value in (("warn_at", t.warn_at), ("statutory_due_at", t.statutory_due_at))}  # fmt: skip
+    return {**task_json(t), **instants, **badge_json(badge)}
 
 
 def case_json(case: Case, open_tasks: Iterable[HumanTask], process: tuple[str, int]) -> dict:

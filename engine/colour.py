@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_
+from sqlalchemy import String, and_, bindparam, case, false, func, literal_column, or_, select
 
 from engine.calendar import WorkdayCalendar, calendar_for
 from engine.clock import LOCAL_TZ
@@ -98,14 +98,19 @@ def thresholds_for(engine, now: datetime | None = None, session=None) -> Thresho
 
 
 def badge(cal: WorkdayCalendar, at: Thresholds, due: datetime | None, warn: datetime | None = None,
-          statutory: datetime | None = None) -> dict | None:  # fmt: skip
-    """What a person is shown of a clock a task is due by: its colour (`colour_of` on its instants), the working
-    days left to the due instant (negative: overdue) and whether the calendar covers the due day yet
-    (`provisional`); None without a due instant."""
+          statutory: datetime | None = None, stopped_at: datetime | None = None,
+          stopped_colour: str | None = None) -> dict | None:  # fmt: skip
+    """What a person is shown of a clock a task is due by: its colour (`colour_of` on its instants; while the
+    clock stands still, the colour it had when it stopped), the working days left to the due instant (negative:
+    overdue; while stopped, as they were when it stopped), whether the calendar covers the due day yet
+    (`provisional`) and whether the clock stands still (`stopped`); None without a due instant."""
     if due is None:
         return None
-    today, due_day = at.now.astimezone(LOCAL_TZ).date(), due.astimezone(LOCAL_TZ).date()
-    return {"colour": colour_of(at, due, warn, statutory), "days_left": cal.workdays_between(today, due_day),
+    stopped = stopped_at is not None and stopped_colour is not None
+    today = (stopped_at if stopped else at.now).astimezone(LOCAL_TZ).date()
+    due_day = due.astimezone(LOCAL_TZ).date()
+    shown = colour_of(at, due, warn, statutory, frozen=stopped_colour if stopped else None)
+    return {"colour": shown, "days_left": cal.workdays_between(today, due_day), "stopped": stopped,
             "provisional": cal.is_provisional(due_day), "due": due}  # fmt: skip
 
 
@@ -232,12 +237,16 @@ def colour_in(cols: Columns, colours: Iterable[str], at: Mapping[str, object], u
     return or_(*branches) if branches else false()
 
 
-def tally(cols: Columns, at: Mapping[str, object], untimed: str = "none") -> tuple:
-    """Aggregates counting the rows of each colour (`colour_in` of each, in the order of `tally_colours`): one
-    row of counts per statement, so that the parts of a UNION ALL can be summed."""
-    return tuple(func.count().filter(colour_in(cols, [name], at, untimed)) for name in (*COLOURS, untimed))
+def tally(cols: Columns, at: Mapping[str, object], untimed: str = "none"):
+    """A statement counting the rows of `cols`' table by colour: one `colour_sql` per row, grouped, so that a row
+    is judged once whatever the number of colours (rows: colour, count; `tally_colours` reads them)."""
+    shaded = select(colour_sql(cols, at, untimed).label("colour")).subquery("shaded")
+    return select(shaded.c.colour, func.count()).group_by(shaded.c.colour)
 
 
-def tally_colours(counts: Iterable[int], untimed: str = "none") -> dict[str, int]:
-    """The count of each colour from a row of `tally`."""
-    return dict(zip((*COLOURS, untimed), (int(n) for n in counts), strict=True))
+def tally_colours(rows: Iterable[tuple[str, int]], untimed: str = "none") -> dict[str, int]:
+    """The count of each colour (zero for a colour no row has) from the rows of `tally`."""
+    counts = dict.fromkeys((*COLOURS, untimed), 0)
+    for name, n in rows:
+        counts[name] += int(n)
+    return counts

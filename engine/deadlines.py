@@ -68,52 +68,6 @@ class Limit:
 
 
 @dataclass(frozen=True)
-class ExtensionRule:
-    """The legal maximum of the one extension a limit may get, and the article that grants it."""
-
-    code: str
-    maximum: Limit
-    article: str
-
-
-EXTENSION_RULES = {
-    "approval": ExtensionRule("approval", Limit(10, "wd"), "行政许可法第42条第1款"),
-    "joint": ExtensionRule("joint", Limit(15, "wd"), "行政许可法第26条、第42条第2款"),
-    "review_appeal": ExtensionRule("review_appeal", Limit(30, "d"), "行政复议法第62条"),
-    "filing_check": ExtensionRule("filing_check", Limit(15, "wd"), "市场监督管理行政处罚程序规定第18条"),
-}
-# Which rule applies, read from the statutory limit when the catalog names none (limits.<stage>.extension_rule).
-_RULE_BY_LIMIT = {Limit(20, "wd"): "approval", Limit(45, "wd"): "joint", Limit(60, "d"): "review_appeal",
-                  Limit(15, "wd"): "filing_check"}  # fmt: skip
-
-
-def extension_rule(statutory: Limit | None, code: str | None = None) -> ExtensionRule:
-    """The extension rule of a limit: named by `code`, else implied by the statutory limit; else refused."""
-    if code:
-        if code not in EXTENSION_RULES:
-            raise InvalidData(f"extension rule '{code}' is unknown (known: {', '.join(EXTENSION_RULES)})")
-        return EXTENSION_RULES[code]
-    if statutory in _RULE_BY_LIMIT:
-        return EXTENSION_RULES[_RULE_BY_LIMIT[statutory]]
-    raise InvalidData(
-        f"no law allows extending a statutory limit of {statutory or 'none'}: extensions exist for 20wd "
-        "(行政许可法第42条, +10wd), 45wd (第26条、第42条, +15wd), 60d (行政复议法第62条, +30d) "
-        "and 15wd filing checks (+15wd)"
-    )
-
-
-def check_extension(statutory: Limit | None, current: str | None, by: Limit, rule_code: str | None = None) -> None:
-    """Refuse a second extension, one in another unit, or one beyond the legal maximum, citing the article."""
-    rule = extension_rule(statutory, rule_code)
-    if current:
-        raise InvalidData(f"this limit was already extended by {current}; {rule.article} allows one extension only")
-    if by.n <= 0:
-        raise InvalidData(f"an extension must be at least 1{by.unit}")
-    if by.unit != rule.maximum.unit or by.n > rule.maximum.n:
-        raise InvalidData(f"an extension of {by} is beyond the legal maximum of {rule.maximum} ({rule.article})")
-
-
-@dataclass(frozen=True)
 class Interval:
     start: datetime
     end: datetime | None  # None: still running
@@ -152,6 +106,9 @@ class DueInstants(NamedTuple):
     due: datetime
     warn: datetime | None = None
     statutory: datetime | None = None
+    # while the clock stands still: since when, and the colour it had then (which the task keeps meanwhile)
+    stopped_at: datetime | None = None
+    stopped_colour: str | None = None
 
 
 @dataclass
@@ -305,6 +262,20 @@ def stage_status(cal: WorkdayCalendar, clock: ClockFacts, stops: Sequence[Interv
     status.used = round(max(0, used - stopped) / total.n, 3) if total.n else 1.0
     status.colour = colour_of(thresholds(cal, at, policy), status.promised_due, status.warn_at, status.statutory_due)
     return status
+
+
+def task_instants(cal: WorkdayCalendar, clock: ClockFacts, stops: Sequence[Interval], now: datetime,
+                  policy: ColourPolicy = ColourPolicy()) -> DueInstants | None:  # fmt: skip
+    """The instants a task due by `clock` keeps on its row at `now` (None without a limit). While the clock stands
+    still they are those of the moment it stopped, with that moment and the colour the clock had then: the task
+    keeps that colour until the clock runs again (its due instants move by the stop only then)."""
+    status = stage_status(cal, clock, stops, now, policy)
+    if not status.stopped:
+        return status.instants()
+    since = max(s.start for s in stops if s.start <= now and (s.end is None or s.end > now))
+    then = stage_status(cal, clock, stops, since, policy)
+    instants = then.instants()
+    return None if instants is None else instants._replace(stopped_at=since, stopped_colour=then.colour)
 
 
 def task_clock(clocks: Iterable, bpmn_id: str, data: Mapping | None = None):

@@ -30,11 +30,11 @@ from engine.deadlines import (
     Interval,
     Limit,
     calendar_for,
-    check_extension,
     policy_of,
     stage_status,
 )
 from engine.errors import InvalidData, NotFound
+from engine.extensions import check_extension
 from engine.local_time import DAY, shown
 from engine.rule_facts import Facts, Finding
 from engine.store import ClockStop

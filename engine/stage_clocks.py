@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from engine import deadlines, workflow
+from engine import deadlines, extensions, workflow
 from engine.deadlines import CLOCK_STOP_REASONS, ClockFacts, DueInstants, Interval, Limit, StageStatus
 from engine.errors import InvalidData
 from engine.store import ClockStop, StageClock
@@ -168,7 +168,7 @@ class StepClocks:
             raise InvalidData("an extension needs the approver (the agency head, 行政许可法第42条)")
         row = self.clock(stage)
         amount = Limit.parse(by, "extension")
-        deadlines.check_extension(
+        extensions.check_extension(
             Limit.optional(row.statutory), row.extension, amount, self._limits_entry(stage).get("extension_rule")
         )
         row.extension, row.extension_basis = str(amount), str(basis).strip()
@@ -192,6 +192,14 @@ class StepClocks:
         engine = self.ctx.engine
         cal = deadlines.calendar_for(engine, self.ctx.session)
         return deadlines.stage_status(cal, ClockFacts.of(row), stops, at or self.ctx.now, deadlines.policy_of(engine))
+
+    def task_instants(self, stage: str) -> DueInstants | None:
+        """What a task due by this stage's clock keeps on its row now (`deadlines.task_instants`)."""
+        stops = [Interval(s.started_at, s.ended_at) for s in self.stops]
+        engine = self.ctx.engine
+        cal = deadlines.calendar_for(engine, self.ctx.session)
+        return deadlines.task_instants(cal, ClockFacts.of(self.clock(stage)), stops, self.ctx.now,
+                                       deadlines.policy_of(engine))  # fmt: skip
 
     # -- following the diagram
     def sync(self) -> None:
@@ -251,4 +259,4 @@ def task_due(ctx, bpmn_id: str, data: dict) -> DueInstants | None:
         return None  # nothing in this process is timed and no clock was started by a script: no query
     clocks = StepClocks.of(ctx)
     clock = deadlines.task_clock(clocks.clocks.values(), bpmn_id, data)
-    return None if clock is None else clocks.status(clock.stage).instants()
+    return None if clock is None else clocks.task_instants(clock.stage)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
-from engine import rules, statistics_rebuild, statistics_rollup
+from engine import rules, statistics_rebuild, statistics_rollup, task_projection
 from engine.calendar import WorkdayCalendar
-from engine.colour import Thresholds, colour_of, thresholds_for
+from engine.colour import Thresholds, colour_of, policy_of, thresholds_for
 from engine.deadlines import ClockFacts, Interval, calendar_for, supervision_summary
 from engine.stage_clocks import EFFECTS_KEY, StepClocks
 from engine.store import AuditEvent, Case, ClockStop, StageClock
@@ -189,9 +189,12 @@ def colour_at(row: SupervisedCase, at: Thresholds) -> str | None:
 
 
 def rebuild(engine) -> int:
-    """Rebuild every supervision row from the cases and their trails (after an upgrade or a restore)."""
+    """Rebuild every supervision row from the cases and their trails (after an upgrade or a restore), and give the
+    open task rows kept before revision 0009 the instants of their clock (`task_projection.backfill_instants`)."""
     count = 0
     with engine.db.write_session() as session, session.begin():
+        task_projection.backfill_instants(session, calendar_for(engine, session), engine.now(),
+                                          policy_of(engine))
         for case in session.scalars(select(Case)).all():
             events = session.scalars(
                 select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq.desc())

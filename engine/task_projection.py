@@ -14,7 +14,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from engine import inbox_projection, workflow
+from sqlalchemy import select
+
+from engine import deadlines, inbox_projection, workflow
+from engine.calendar import WorkdayCalendar
+from engine.colour import ColourPolicy
 from engine.deadlines import DueInstants
 from engine.store import HumanTask, TaskCandidate
 
@@ -59,8 +63,8 @@ class TaskProjection:
             if task is None or row.state != "open" or (elements.get(row.bpmn_id) or {}).get("due_date"):
                 continue
             due = self.due_by_stage(ctx, row.bpmn_id, task.data)
-            if due is not None and due != (row.due_at, row.warn_at, row.statutory_due_at):
-                row.due_at, row.warn_at, row.statutory_due_at = due
+            if due is not None and due != _kept(row):
+                row.due_at, row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour = due
 
 
 def _open_task(ctx: StepContext, task: workflow.UserTaskView, facts: dict) -> None:
@@ -104,3 +108,29 @@ def _evaluate_due(ctx: StepContext, expression: str, task: workflow.UserTaskView
         return due
     except Exception as exc:  # noqa: BLE001
         raise workflow.ScriptFailure(task.bpmn_id, f"dueDate '{expression}': {type(exc).__name__}: {exc}") from None
+
+
+def backfill_instants(session, cal: WorkdayCalendar, now: datetime, policy: ColourPolicy) -> int:
+    """Give the open task rows kept before their warning and statutory due instants were (revision 0009) the
+    instants of the clock they are due by, as the tasks phase would at their case's next step: a row whose due
+    instant is the promised due of its stage clock (`deadlines.task_clock`, read from the stored clocks) gets that
+    clock's instants; a row due by a dueDate of its own (another instant) or with no such clock is left as it is.
+    Returns the number of rows filled."""
+    rows = session.scalars(select(HumanTask).where(HumanTask.state == "open", HumanTask.due_at.is_not(None),
+                                                   HumanTask.warn_at.is_(None),
+                                                   HumanTask.statutory_due_at.is_(None))).all()  # fmt: skip
+    stored = deadlines.stored_clocks(session, sorted({row.case_id for row in rows}))
+    filled = 0
+    for row in rows:
+        clocks, stops = stored[row.case_id]
+        clock = deadlines.task_clock(clocks, row.bpmn_id)
+        due = None if clock is None else deadlines.task_instants(cal, clock, stops, now, policy)
+        if due is not None and due.due == row.due_at and (due.warn, due.statutory) != (None, None):
+            row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour = due[1:]
+            filled += 1
+    return filled
+
+
+def _kept(row: HumanTask) -> DueInstants:
+    """The instants a task row keeps of its clock."""
+    return DueInstants(row.due_at, row.warn_at, row.statutory_due_at, row.stopped_at, row.stopped_colour)

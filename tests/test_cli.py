@@ -73,6 +73,12 @@ def test_walk_a_diagram_from_the_terminal(people):
         "state",
         "form_key",
         "due_at",
+        "warn_at",
+        "statutory_due_at",
+        "colour",
+        "days_left",
+        "provisional",
+        "stopped",
     }
     assert task["bpmn_id"] == "accept" and task["candidate_groups"] == ["clerk@market"]
 

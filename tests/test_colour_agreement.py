@@ -5,11 +5,14 @@ calendar of a fresh install is the statutory one everywhere (National Day 2026).
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -23,12 +26,14 @@ from engine.store import CalendarDay, Case, HumanTask, ProcessVersion, TaskCandi
 from engine.store.supervision import SupervisedCase
 from engine.supervision import CaseFilter, Scope
 from engine.supervision_index import colour_at
+from tests.conftest import ROOT
 from tests.procedures_kit import (
     complete,
     open_tasks,
     procedures_fixture,  # noqa: F401 - the `procedures` fixture
 )
-from tests.web_helpers import accept_case, open_task, start_case, text
+from tests.web_helpers import PASSWORD, accept_case, login, open_task, start_case, text
+from webui import create_app
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -204,6 +209,51 @@ def test_task_header_and_inbox_show_one_colour_and_overdue_days(site, signed_in,
     [row] = [r for r in site.tasks.inbox(site.identity.actor("wang.rev"))[0] if r.task_id == task.id]
     shown = site.deadlines.badge(task.due_at)
     assert (row.colour, row.days_left) == (shown["colour"], shown["days_left"]) == ("red", -5)
+
+
+WORDS = {"green": "正常", "yellow": "预警", "red": "超期", "red_plus": "超期督办"}
+
+
+def test_one_task_shows_one_colour_in_the_inbox_the_task_page_the_api_and_the_cli(procedures, clock, tmp_path,
+                                                                                   database_url):
+    engine = procedures
+    engine.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
+                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
+                                actor="window.li")  # fmt: skip
+    complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
+    [task] = open_tasks(engine, case.id)  # review, due by its stage clock: due, warn and statutory instants
+    assert task.bpmn_id == "review" and task.warn_at is not None and task.statutory_due_at is not None
+    [group] = task.candidate_groups
+    engine.identity.add_user("rev.sun", PASSWORD, group.split("@")[1], ("reviewer",), "孙审查")
+    app = create_app(engine, {"SECRET_KEY": "test-secret", "SESSION_COOKIE_SECURE": False,
+                              "INSTANCE_DIR": str(tmp_path)})  # fmt: skip
+    client = app.test_client()
+    assert login(client, "rev.sun").status_code == 302
+    actor = engine.identity.actor("rev.sun")
+    moments = {"green": task.created_at + timedelta(minutes=5), "yellow": task.warn_at + timedelta(minutes=1),
+               "red": task.due_at + timedelta(minutes=1), "red_plus": task.statutory_due_at + timedelta(minutes=1)}
+    for expected, moment in moments.items():
+        clock.set(moment)
+        header = _header_badge(text(client.get(f"/tasks/{task.id}")), case.receipt_no)
+        listed = _inbox_badge(text(client.get("/inbox")), task.id)
+        token = app.test_client().post("/api/v1/token", json={"username": "rev.sun", "password": PASSWORD})
+        bearer = {"Authorization": f"Bearer {token.get_json()['token']}"}  # a token lives hours, the walk weeks
+        api = app.test_client().get(f"/api/v1/tasks/{task.id}", headers=bearer).get_json()
+        [row] = [r for r in engine.tasks.inbox(actor)[0] if r.task_id == task.id]
+        [filtered], _, counts = engine.tasks.inbox(actor, {"colour": expected})
+        assert header == listed and header.split(" · ")[0] == WORDS[expected], (expected, header, listed)
+        assert (api["colour"], api["days_left"]) == (row.colour, row.days_left) and row.colour == expected
+        assert filtered.task_id == task.id and counts[expected] == 1, expected
+    # the CLI, which runs on the real clock, says what the engine's badge says at the same instant
+    listed = subprocess.run([sys.executable, "-m", "engine.cli", "--db", database_url, "tasks", "--case", case.id,
+                             "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    [shown] = [t for t in json.loads(listed.stdout) if t["id"] == task.id]
+    badge = engine.deadlines.task_badge(task, at=datetime.now(UTC))
+    assert (shown["colour"], shown["days_left"]) == (badge["colour"], badge["days_left"])
+    assert (shown["warn_at"], shown["statutory_due_at"]) == (task.warn_at.isoformat(),
+                                                             task.statutory_due_at.isoformat())  # fmt: skip
 
 
 def test_the_step_and_the_pages_agree_on_the_clock_a_task_is_due_by(procedures, clock):

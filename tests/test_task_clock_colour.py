@@ -4,14 +4,20 @@ them): the inbox's SQL colour, filter and counts equal `colour.colour_of` for a 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 
+from alembic import command
 from sqlalchemy import insert
 
 from engine.colour import colour_of
 from engine.deadlines import stage_status
-from engine.store import HumanTask, TaskCandidate
+from engine.store import HumanTask, TaskCandidate, upgrade
+from engine.store.migrate import alembic_config
+from tests.conftest import ROOT
+from tests.procedures_kit import complete, open_tasks, procedures_fixture  # noqa: F401 - the `procedures` fixture
 from tests.test_colour_agreement import CAL, POLICIES, SEED, _clock, _nows, _scaffold, moments, offered  # noqa: F401
 
 GROUP = "reviewer@qx-scjg"
@@ -61,3 +67,71 @@ def test_inbox_sql_and_python_give_the_same_colour_for_random_task_clocks(engine
             assert matching == tally[name] and {r.colour for r in listed} <= {name}, (name, now)
         checked.update(expected.values())
     assert all(checked[c] > 20 for c in ("green", "yellow", "red", "red_plus", "none")), checked
+
+
+def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(procedures, database_url):
+    engine = procedures
+    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
+                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
+                                actor="window.li")  # fmt: skip
+    complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
+    [review] = open_tasks(engine, case.id)
+    kept = (review.due_at, review.warn_at, review.statutory_due_at)
+    assert None not in kept
+    # the schema as it was before the rows kept the instants, and upgraded again: the rows have a due instant only
+    command.downgrade(alembic_config(engine.db), "0008")
+    upgrade(engine.db)
+    with engine.db.session() as session:
+        row = session.get(HumanTask, review.id)
+        assert (row.due_at, row.warn_at, row.statutory_due_at) == (kept[0], None, None)
+        # a task due by a dueDate of its own (another instant than its stage clock's) is not the clock's
+        other = HumanTask(id="own-due", case_id=case.id, bpmn_id="review", candidate_groups=[], candidate_users=[],
+                          state="open", created_at=review.created_at, due_at=kept[0] + timedelta(days=1))
+        session.add(other)
+        session.commit()
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "--db", database_url, "init"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("; 1 open tasks given their clock's instants"), done.stdout
+    with engine.db.session() as session:
+        row, own = session.get(HumanTask, review.id), session.get(HumanTask, "own-due")
+        assert (row.due_at, row.warn_at, row.statutory_due_at) == kept
+        assert (own.warn_at, own.statutory_due_at) == (None, None)
+    assert engine.deadlines.fill_task_instants() == 0  # nothing left to fill: a second init changes nothing
+
+
+def test_a_task_keeps_the_colour_its_clock_had_when_it_stopped_until_it_runs_again(procedures, clock):
+    engine = procedures
+    case = engine.catalog.apply("SCJG-XK-001", {"name": "示范县好味餐饮有限公司", "kind": "organisation"},
+                                {"materials": [m.name for m in engine.catalog.get("SCJG-XK-001").materials]},
+                                actor="window.li")  # fmt: skip
+    complete(engine, case.id, "accept", {"accept_outcome": "accept"}, "clerk.li")
+    [review] = open_tasks(engine, case.id)
+    engine.identity.add_user("rev.sun", "correct-horse", review.candidate_groups[0].split("@")[1], ("reviewer",),
+                             "孙审查")  # fmt: skip
+    actor = engine.identity.actor("rev.sun")
+    clock.set(review.warn_at + timedelta(hours=1))  # the review stage is yellow, then its clock stops
+    engine.deadlines.stop_clock(case.id, "expert_review", actor="system")
+    stopped_at = clock.now()
+    before = engine.deadlines.task_badge(open_tasks(engine, case.id)[0])
+    assert (before["colour"], before["stopped"]) == ("yellow", True)
+    clock.advance(days=60)  # far past every due instant the task had when the clock stopped
+    [row] = open_tasks(engine, case.id)
+    stage = engine.deadlines.stage(case.id, "review")
+    assert stage.stopped and stage.colour == "yellow"  # the stage's clock stands still: its due date moves
+    [listed], total, counts = engine.tasks.inbox(actor)
+    badge = engine.deadlines.task_badge(row)
+    assert (listed.colour, listed.stopped, listed.days_left) == ("yellow", True, before["days_left"])
+    assert (badge["colour"], badge["days_left"]) == ("yellow", before["days_left"])
+    assert counts["yellow"] == 1 and engine.tasks.inbox(actor, {"colour": "yellow"})[1] == 1
+    assert engine.tasks.inbox(actor, {"colour": "red_plus"})[1] == 0
+    assert row.stopped_at == stopped_at and row.stopped_colour == "yellow"
+    # the clock runs again: the task is due by the moved due date and coloured live
+    engine.deadlines.resume_clock(case.id, actor="system")
+    [row] = open_tasks(engine, case.id)
+    live = engine.deadlines.stage(case.id, "review")
+    assert (row.stopped_at, row.stopped_colour) == (None, None) and row.due_at == live.promised_due
+    assert row.due_at > review.due_at + timedelta(days=40)
+    assert engine.deadlines.task_badge(row)["colour"] == live.colour
+    [listed], _, _ = engine.tasks.inbox(actor)
+    assert (listed.colour, listed.stopped) == (live.colour, False)

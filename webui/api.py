@@ -13,12 +13,11 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from engine import policy
-from engine.case_json import badge_json
+from engine.case_json import timed_task_json
 from engine.errors import GovflowError, InvalidData
 from engine.identity import AccountLocked, AuthenticationFailed
 from engine.services import inbox as inbox_query
 from engine.services.history import event_json
-from engine.services.tasks import task_json
 from webui.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -140,9 +139,7 @@ def _int_arg(name: str, default: int) -> int:
 
 def _task_out(row, actor) -> dict:
     """A task as the API gives it: its row, the clock's instants and colour (as its inbox row), whom it is for."""
-    instants = {name: value.isoformat() if value else None
-                for name, value in (("warn_at", row.warn_at), ("statutory_due_at", row.statutory_due_at))}  # fmt: skip
-    return {**task_json(row), **instants, **badge_json(_engine().deadlines.task_badge(row)),
+    return {**timed_task_json(row, _engine().deadlines.task_badge(row)),
             "on_behalf_of": policy.on_behalf_of(actor, row)}  # fmt: skip
 
 

@@ -60,9 +60,9 @@ def zone_note() -> str:
     return _("页面时间均为%(zone)s（UTC%(offset)s）", zone=name, offset=wall_clock.offset_text(now))
 
 
-def badge(colour: str | None, days_left=None, provisional: bool = False) -> Markup:
-    """The coloured time-limit badge: colour word, working days left, and 'provisional' when the calendar
-    does not cover the due date yet."""
+def badge(colour: str | None, days_left=None, provisional: bool = False, stopped: bool = False) -> Markup:
+    """The coloured time-limit badge: colour word, working days left, 'provisional' when the calendar does not
+    cover the due date yet, and 'clock stopped' while the clock stands still (colour and days as at the stop)."""
     colour = colour if colour in COLOURS else "none"
     text = str(escape(colour_label(colour)))
     if days_left is not None:
@@ -72,6 +72,8 @@ def badge(colour: str | None, days_left=None, provisional: bool = False) -> Mark
             text += " · " + str(escape(_("超 %(n)s 个工作日", n=-days_left)))
     if provisional:
         text += " · " + str(escape(_("暂定")))
+    if stopped:
+        text += " · " + str(escape(_("计时暂停中")))
     return Markup(f'<span class="badge badge-{colour}">{text}</span>')
 
 

@@ -37,7 +37,8 @@ def row_view(row) -> dict:
         "id": row.task_id, "case_id": row.case_id, "receipt_no": row.receipt_no, "item_name": row.item_name or "",
         "applicant": row.applicant_name or "", "name": row.name or row.bpmn_id, "department": row.department or "",
         "assignee": row.assignee, "due_at": row.due_at, "colour": None if row.colour == "none" else row.colour,
-        "days_left": row.days_left, "provisional": row.provisional, "on_behalf_of": row.on_behalf_of,
+        "days_left": row.days_left, "provisional": row.provisional, "stopped": row.stopped,
+        "on_behalf_of": row.on_behalf_of,
     }  # fmt: skip
 
 

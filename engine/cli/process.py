@@ -11,13 +11,12 @@ import click
 
 from engine import demo as demo_data
 from engine import policy
-from engine.case_json import badge_json
+from engine.case_json import badge_json, timed_task_json
 from engine.cli import _data, _echo_json, _engine, acting, acting_options, handled, main
 from engine.lint import lint_file
 from engine.local_time import SECONDS, shown_with_offset
 from engine.scheduler import TimerScheduler, WorkerRefused
 from engine.services.history import event_json
-from engine.services.tasks import task_json
 from engine.store import upgrade
 
 
@@ -25,10 +24,12 @@ from engine.store import upgrade
 @click.pass_context
 @handled
 def init(ctx):
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema (and fill what an upgrade leaves to the engine)."""
     engine = _engine(ctx)
     upgrade(engine.db)
-    click.echo(f"schema ready ({engine.db.dialect})")
+    filled = engine.deadlines.fill_task_instants()  # open tasks kept before their rows had a clock's instants
+    click.echo(f"schema ready ({engine.db.dialect})" + (f"; {filled} open tasks given their clock's instants"
+                                                       if filled else ""))  # fmt: skip
 
 
 @main.command()
@@ -114,10 +115,10 @@ def tasks(ctx, case_id, user, groups, state, as_json):
     if case_id:
         case_id = engine.runtime.get(case_id).id
     rows = engine.tasks.query(user=user, groups=groups or None, case_id=case_id, state=state, limit=1000)
-    if as_json:
-        _echo_json([task_json(t) for t in rows])
-        return
     badges = engine.deadlines.task_badges(rows)  # the colour the inbox shows, on the row's clock instants
+    if as_json:
+        _echo_json([timed_task_json(t, badge) for t, badge in zip(rows, badges, strict=True)])
+        return
     for t, badge in zip(rows, badges, strict=True):
         click.echo(f"{t.id}\t{t.bpmn_id}\t{t.name or ''}\t{','.join(t.candidate_groups)}\t{t.assignee or '-'}\t"
                    f"{shown_with_offset(t.due_at)}\t{badge_json(badge)['colour']}")  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from engine import colour, deadlines, policy
+from engine import colour, deadlines, policy, task_projection
 from engine.calendar import calendar_for
 from engine.deadlines import CaseLimits, StageStatus
 from engine.errors import InvalidData, NotFound
@@ -42,6 +42,15 @@ class DeadlineService:
             cid: deadlines.limits_of(cal, cid, clocks, stops, now, policy) for cid, (clocks, stops) in stored.items()
         }
 
+    def fill_task_instants(self) -> int:
+        """Give the open tasks kept before their rows had a warning and a statutory due instant the instants of
+        the clock they are due by (`task_projection.backfill_instants`); `govflow init` runs it after an
+        upgrade. Returns how many rows were filled."""
+        with self.engine.db.write_session() as session, session.begin():
+            cal = deadlines.calendar_for(self.engine, session)
+            return task_projection.backfill_instants(session, cal, self.engine.now(),
+                                                     deadlines.policy_of(self.engine))  # fmt: skip
+
     def badge(self, due_at: datetime | None, at: datetime | None = None) -> dict | None:
         """The badge of a due instant alone ({colour, days_left, provisional, due}): a task's own dueDate."""
         return colour.badge(calendar_for(self.engine), colour.thresholds_for(self.engine, at), due_at)
@@ -56,7 +65,8 @@ class DeadlineService:
         """The badges of several task rows (`task_badge`), on one calendar and one set of thresholds."""
         cal = calendar_for(self.engine)
         thresholds = colour.thresholds(cal, at or self.engine.now(), deadlines.policy_of(self.engine))
-        return [colour.badge(cal, thresholds, t.due_at, t.warn_at, t.statutory_due_at) for t in tasks]
+        return [colour.badge(cal, thresholds, t.due_at, t.warn_at, t.statutory_due_at, t.stopped_at, t.stopped_colour)
+                for t in tasks]  # fmt: skip
 
     def colours(self, case_ids: Sequence[str], at: datetime | None = None) -> dict[str, str | None]:
         """case id → colour (None when the case has no limit)."""

@@ -50,6 +50,7 @@ class InboxRow:
     colour: str  # green | yellow | red | red_plus | none (no due date)
     days_left: int | None  # working days; negative when overdue
     provisional: bool  # the calendar does not cover the due day yet
+    stopped: bool  # the clock stands still: the colour and days left are those it had when it stopped
     on_behalf_of: str | None  # the covered colleague the task is there for (AB岗), else None
 
     def as_json(self) -> dict:
@@ -61,21 +62,21 @@ class InboxRow:
             "statutory_due_at": _iso(self.statutory_due_at), "item_code": self.item_code,
             "item_name": self.item_name, "department": self.department, "applicant_name": self.applicant_name,
             "case_status": self.case_status, "colour": self.colour, "days_left": self.days_left,
-            "provisional": self.provisional, "on_behalf_of": self.on_behalf_of,
+            "provisional": self.provisional, "stopped": self.stopped, "on_behalf_of": self.on_behalf_of,
         }  # fmt: skip
 
 
 # A task row as `engine.colour` reads a clock: the instants of the clock it is due by (`deadlines.DueInstants`).
-_CLOCK = Columns(HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at)
+_CLOCK = Columns(HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at,
+                 HumanTask.stopped_at.is_not(None), HumanTask.stopped_colour)  # fmt: skip
 # The thresholds of a query as bound parameters, so that the colour expressions are built once.
 _AT = colour.bound("inbox", HumanTask.__table__.c.due_at.type)
-# The colour counts of a part: one row of a count per colour (`colour.tally`).
-_TALLY = colour.tally(_CLOCK, _AT)
 # What a row of the page shows of its task (on_behalf_of reads the assignee and the candidates).
 _ROW = (HumanTask.id, HumanTask.case_id, HumanTask.bpmn_id, HumanTask.name, HumanTask.assignee,
         HumanTask.candidate_groups, HumanTask.candidate_users, HumanTask.form_key, HumanTask.created_at,
-        HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at, HumanTask.item_code,
-        HumanTask.item_name, HumanTask.department, HumanTask.applicant_name)  # fmt: skip
+        HumanTask.due_at, HumanTask.warn_at, HumanTask.statutory_due_at, HumanTask.stopped_at,
+        HumanTask.stopped_colour, HumanTask.item_code, HumanTask.item_name, HumanTask.department,
+        HumanTask.applicant_name)  # fmt: skip
 
 
 def _iso(instant: datetime | None) -> str | None:
@@ -158,7 +159,8 @@ def _parts(shape: _Shape) -> list:
     if "department" in shape.filters:
         in_scope.append(exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
                                        TaskCandidate.name.in_(bindparam("every", expanding=True))))  # fmt: skip
-    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at, HumanTask.warn_at, HumanTask.statutory_due_at)
+    columns = (HumanTask.id, HumanTask.due_at, HumanTask.created_at, HumanTask.warn_at, HumanTask.statutory_due_at,
+               HumanTask.stopped_at, HumanTask.stopped_colour)  # fmt: skip
     # 'open' written out, not bound: a prepared statement's generic plan can then still use the partial index
     is_open, unclaimed = HumanTask.state == literal_column("'open'"), HumanTask.assignee.is_(None)
     parts = []
@@ -195,13 +197,14 @@ def _order(columns, sort: str) -> tuple:
 
 @functools.lru_cache(maxsize=256)
 def _counting(shape: _Shape):
-    """The colour tally of each part (an aggregate straight over its index range), one row per part."""
-    return _union([p.with_only_columns(*_TALLY) for p in _parts(shape)])
+    """The colour tally of the visible tasks: the parts merged, each row coloured once (`colour.tally`)."""
+    return colour.tally(_merged_clock(_union(_parts(shape)).subquery("visible")), _AT)
 
 
 def _merged_clock(merged) -> Columns:
     """The clock of the merged parts' rows, as `_CLOCK` of the task rows."""
-    return Columns(merged.c.due_at, merged.c.warn_at, merged.c.statutory_due_at)
+    return Columns(merged.c.due_at, merged.c.warn_at, merged.c.statutory_due_at, merged.c.stopped_at.is_not(None),
+                   merged.c.stopped_colour)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=256)
@@ -251,13 +254,14 @@ def _check(filters: dict, sort: str, page, per_page) -> tuple[int, int]:
 
 def _row(task, cal, at: colour.Thresholds, actor) -> InboxRow:
     """A line of the page: the task with its colour (the SQL's) and the days left to its due instant."""
-    shown = colour.badge(cal, at, task.due_at, task.warn_at, task.statutory_due_at)
-    shown = shown or {"days_left": None, "provisional": False}
+    shown = colour.badge(cal, at, task.due_at, task.warn_at, task.statutory_due_at, task.stopped_at,
+                         task.stopped_colour)  # fmt: skip
+    shown = shown or {"days_left": None, "provisional": False, "stopped": False}
     return InboxRow(
         task.id, task.case_id, task.receipt_no, task.bpmn_id, task.name, task.assignee,
         tuple(task.candidate_groups or ()), task.form_key, task.created_at, task.due_at, task.warn_at,
         task.statutory_due_at, task.item_code, task.item_name, task.department, task.applicant_name, task.status,
-        task.colour, shown["days_left"], shown["provisional"], policy.on_behalf_of(actor, task),
+        task.colour, shown["days_left"], shown["provisional"], shown["stopped"], policy.on_behalf_of(actor, task),
     )  # fmt: skip
 
 
@@ -278,9 +282,8 @@ def inbox(engine, actor, filters: Mapping | None = None, sort: str = "due", page
     params.update(at.params("inbox"))
     # two statements that need no common snapshot (each has its own under READ COMMITTED anyway)
     with engine.db.lookup_session() as session:
-        for tally in session.execute(_counting(shape), params):
-            for name, n in colour.tally_colours(tally).items():
-                counts[name] += n
+        for name, n in colour.tally_colours(session.execute(_counting(shape), params)).items():
+            counts[name] += n
         total = sum(n for c, n in counts.items() if not colours or c in colours)
         if per_page == 0 or total == 0:
             return [], total, counts

@@ -128,6 +128,8 @@ class HumanTask(Base):
             "id",
             "warn_at",
             "statutory_due_at",
+            "stopped_at",
+            "stopped_colour",
             postgresql_where=text("state = 'open' AND assignee IS NULL"),
             sqlite_where=text("state = 'open' AND assignee IS NULL"),
             postgresql_include=["bpmn_id", "item_code", "search_text"],
@@ -150,6 +152,10 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     warn_at: Mapped[datetime | None]
     statutory_due_at: Mapped[datetime | None]
+    # While that clock is stopped (waiting for the applicant, a hearing, an expert ...): when it stopped and the
+    # colour it had then, which the task keeps until the clock runs again (as the supervision row does).
+    stopped_at: Mapped[datetime | None]
+    stopped_colour: Mapped[str | None] = mapped_column(String(16))
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(100))
     # The inbox projection (engine.inbox_projection), kept by every step for the open rows: the one candidate
