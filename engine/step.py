@@ -34,7 +34,7 @@ from engine.store.supervision import SupervisedCase
 
 __all__ = [
     "NothingDue", "Phase", "Pipeline", "StepContext", "StepFailed", "current_step", "json_plain", "locked_case",
-    "mark_error", "record_failure", "run_step", "step_on",
+    "mark_error", "record_failure", "reopen_after_error", "run_step", "step_on",
 ]  # fmt: skip
 
 # The one channel of the pipeline that is not an argument: the time-limit functions of diagram scripts
@@ -263,12 +263,18 @@ def step_on(engine, session: Session, case: Case, actor: str, action: str,
 
 
 def save_state(ctx: StepContext) -> None:
-    """The state phase: the workflow state, status, data snapshot and next timer of the case."""
+    """The state phase: the workflow state, status, data snapshot and next timer of the case. A process ended by
+    an error nobody caught leaves the case in `error` (the step is kept: the path to the error end event ran)."""
     case, flow = ctx.case, ctx.flow
     case.data = json_plain(flow.share_data())  # before the dump: the shared data is part of the state
     case.state, case.serializer_version = flow.dump()
     case.next_timer_at = flow.next_timer_due()
-    if flow.completed and case.status == "running":
+    unhandled = flow.unhandled_error
+    if unhandled is not None and case.status == "running":
+        case.status = "error"
+        case.error_element, case.error_message = unhandled.element_id, unhandled.message
+        ctx.effects["unhandled_error"] = unhandled
+    elif flow.completed and case.status == "running":
         case.status = "completed"
         case.completed_at = ctx.now
 
@@ -284,6 +290,26 @@ def append_audit(ctx: StepContext) -> None:
     ctx.case.updated_at = ctx.now
     ctx.event = audit.append(ctx.session, ctx.case, ctx.now, ctx.actor, ctx.action, payload, task_id=ctx.task_id,
                              bpmn_id=bpmn_id)  # fmt: skip
+    unhandled = ctx.effects.get("unhandled_error")
+    if unhandled is not None:  # after the step's own event, as a failure's `case_error` follows the failed step
+        audit.append(ctx.session, ctx.case, ctx.now, ctx.actor, "case_error",
+                     {"element": unhandled.element_id, "code": unhandled.code, "message": unhandled.message},
+                     bpmn_id=unhandled.element_id)  # fmt: skip
+
+
+def reopen_after_error(ctx: StepContext) -> dict:
+    """A retry's step on a case in `error`: back to running, its engine steps and due timers run again; returns
+    the error it had. A process ended by an error nobody caught has ended: it is not run again (that would make
+    the abnormal end look like a completion)."""
+    unhandled = ctx.flow.unhandled_error
+    if unhandled is not None:
+        raise CaseNotRunning(f"case {ctx.case.receipt_no}: {unhandled.message}; an unhandled error cannot be "
+                             f"retried: terminate the case, or start a new one")  # fmt: skip
+    previous = {"element": ctx.case.error_element, "message": ctx.case.error_message}
+    ctx.case.status = "running"
+    ctx.case.error_element = ctx.case.error_message = None
+    ctx.flow.fire_due_timers(ctx.record)
+    return previous
 
 
 def mark_error(engine, case_id: str, actor: str, failure: workflow.ScriptFailure) -> None:

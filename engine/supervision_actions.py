@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from engine import policy
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.step import StepContext, run_step
+from engine.step import StepContext, reopen_after_error, run_step
 from engine.store import Case, HumanTask
 from engine.supervision import Scope, get_case
 
@@ -59,11 +59,7 @@ def retry(engine, user, case_ref: str, reason: str) -> Case:
     case_id = _authorised(engine, user, case_ref, "retry")
 
     def apply(ctx: StepContext):
-        previous = {"element": ctx.case.error_element, "message": ctx.case.error_message}
-        ctx.case.status = "running"
-        ctx.case.error_element = ctx.case.error_message = None
-        ctx.flow.fire_due_timers(ctx.record)
-        return {"previous_error": previous, "reason": reason}
+        return {"previous_error": reopen_after_error(ctx), "reason": reason}
 
     return run_step(engine, case_id, user.username, "case_retried", apply, statuses=("error",))
 

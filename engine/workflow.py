@@ -2,9 +2,10 @@
 operations the services need on it, each guarded against the engine's sharp edges (ENGINE_NOTES).
 
 It runs engine steps inside the sandboxed script environment, completes tasks, delivers messages, fires and
-re-arms timers. Its siblings are the other modules that import SpiffWorkflow: engine.workflow_parsing (BPMN
-files into process specs), engine.workflow_persistence (specs once per version, case states without their
-spec) and engine.workflow_clock (the platform's clock in SpiffWorkflow's timers).
+re-arms timers, and ends a process that an uncaught error ended. Its siblings are the other modules that import
+SpiffWorkflow: engine.workflow_parsing (BPMN files into process specs), engine.workflow_flows (the flows leaving
+an activity), engine.workflow_persistence (specs once per version, case states without their spec) and
+engine.workflow_clock (the platform's clock in SpiffWorkflow's timers).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
@@ -55,6 +58,26 @@ class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
 
 
+class _EndedByError(Exception):
+    """Raised from the engine's own hook to stop its steps: an error end event's error was not caught."""
+
+
+@dataclass(frozen=True)
+class UnhandledError:
+    """An error end event threw an error that no boundary event or event subprocess caught: the process ended
+    abnormally (its other threads are cancelled) and the case is in `error`, not completed."""
+
+    element_id: str
+    code: str | None
+    name: str | None
+
+    @property
+    def message(self) -> str:
+        named = f" ({self.name})" if self.name and self.name != self.code else ""
+        return (f"error end event '{self.element_id}' threw error {self.code or '(no code)'}{named} and no boundary "
+                f"event or event subprocess caught it: the process ended abnormally")  # fmt: skip
+
+
 # --- the script environment ---------------------------------------------------------------------------------
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self, sandbox: Sandbox):
@@ -76,6 +99,7 @@ def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
 
 # --- running a case -----------------------------------------------------------------------------------------
 _MAX_ENGINE_ROUNDS = 100
+_UNHANDLED_KEY = "unhandled_error"  # in the root task's internal data: where and which error ended the case
 _CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -139,17 +163,54 @@ class CaseWorkflow:
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if on_done and bpmn_id:
                 on_done(bpmn_id)
+            if isinstance(task.task_spec, EndEvent) and self._uncaught_errors():
+                raise _EndedByError()  # nothing else may run: the error ends the process here
 
         def steps():
-            self.wf.do_engine_steps(self.data.before, did_complete)
-            # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen by
-            # next_timer_due, for the next step of the case. Run on until only waits remain.
-            for _ in range(_MAX_ENGINE_ROUNDS):
-                if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
-                    return
+            try:
                 self.wf.do_engine_steps(self.data.before, did_complete)
+                # do_engine_steps refreshes timers last: a timer found due there is READY but would wait, unseen
+                # by next_timer_due, for the next step of the case. Run on until only waits remain.
+                for _ in range(_MAX_ENGINE_ROUNDS):
+                    if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
+                        break
+                    self.wf.do_engine_steps(self.data.before, did_complete)
+            except _EndedByError:
+                pass
+            self._end_on_unhandled_error()
 
         self._guarded(steps)
+
+    def _uncaught_errors(self) -> list:
+        return [e for e in self.wf.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
+
+    def _end_on_unhandled_error(self) -> None:
+        """When an error end event's error reached the top of the process uncaught (SpiffWorkflow only keeps it
+        among the workflow's events and runs on), end the process as BPMN says: every other thread is cancelled,
+        and the case remembers which end event threw which error."""
+        errors = self._uncaught_errors()
+        if not errors:
+            return
+        self.wf.bpmn_events = [e for e in self.wf.bpmn_events if e not in errors]
+        if _UNHANDLED_KEY not in self.wf.task_tree.internal_data:
+            definition = errors[0].event_definition
+            throwers = [
+                t for t in self.wf.get_tasks(state=TaskState.COMPLETED)
+                if isinstance(t.task_spec, EndEvent) and t.task_spec.event_definition == definition
+            ]  # fmt: skip
+            thrower = max(throwers, key=lambda t: t.last_state_change) if throwers else None
+            self.wf.task_tree.internal_data[_UNHANDLED_KEY] = {
+                "element": thrower.task_spec.bpmn_id if thrower is not None else None,
+                "code": definition.code,
+                "name": definition.name,
+            }
+            self.wf.cancel()
+
+    @property
+    def unhandled_error(self) -> UnhandledError | None:
+        """The error that ended the process uncaught, if one did."""
+        found = self.wf.task_tree.internal_data.get(_UNHANDLED_KEY)
+        return UnhandledError(found["element"], found["code"], found["name"]) if found else None
 
     def fire_due_timers(self, on_done: Callable[[str], None] | None = None) -> None:
         self._guarded(self.wf.refresh_timers)
@@ -163,7 +224,9 @@ class CaseWorkflow:
             raise ScriptFailure(None, str(exc)) from None
         except WorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
-            raise ScriptFailure(getattr(spec, "bpmn_id", None), _workflow_message(exc)) from None
+            # The split after an activity's conditional flows (engine.workflow_flows) has no BPMN id of its own.
+            element = getattr(spec, "bpmn_id", None) or getattr(spec, "source", None)
+            raise ScriptFailure(element, _workflow_message(exc)) from None
         except SpiffWorkflowException as exc:
             raise ScriptFailure(None, _workflow_message(exc)) from None
         except Exception as exc:

@@ -22,12 +22,17 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine import diagram
 from engine.diagram import BpmnSourceError
+from engine.workflow_flows import with_activity_flows
 from engine.workflow_persistence import ProcessBundle, settle_spec, unstorable_specs
 
 log = logging.getLogger(__name__)
 
 _VALIDATOR = BpmnValidator()
-_PARSERS = {"camunda": CamundaParser, "spiff": SpiffBpmnParser, "bpmn": BpmnParser}
+_PARSERS = {
+    "camunda": with_activity_flows(CamundaParser),
+    "spiff": with_activity_flows(SpiffBpmnParser),
+    "bpmn": with_activity_flows(BpmnParser),
+}
 _VALIDATORS = {"camunda": _VALIDATOR, "spiff": SPIFF_VALIDATOR, "bpmn": _VALIDATOR}
 
 

@@ -27,6 +27,8 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstance
 from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as _CamundaSequential
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.workflow_flows import OutgoingFlows, OutgoingFlowsConverter
+
 
 @dataclass
 class ProcessBundle:
@@ -63,6 +65,7 @@ class _SpecByReference(BpmnWorkflowConverter):
 def _serializer(config: dict) -> BpmnWorkflowSerializer:
     config = dict(config)
     config[BpmnWorkflow] = _SpecByReference
+    config[OutgoingFlows] = OutgoingFlowsConverter
     if _PlainMessage not in config:
         # The Camunda config drops the plain message definition that the Camunda parser still gives receive
         # tasks: register it again under its own type name (the Camunda one is also "MessageEventDefinition").

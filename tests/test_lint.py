@@ -371,3 +371,33 @@ def test_the_same_file_name_elsewhere_is_the_next_version(engine, tmp_path):
     engine.repository.deploy_file(FIXTURES / "approval_shape.bpmn")
     moved = _same_id_elsewhere(tmp_path, "approval_shape.bpmn")
     assert [d.version for d in engine.repository.deploy_file(moved)] == [2]
+
+
+def test_several_conditional_and_default_flows_leaving_tasks_lint_clean():
+    findings = _lint("""
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="review"/>
+    <bpmn:userTask id="review" camunda:candidateGroups="clerk" default="f_other"/>
+    <bpmn:sequenceFlow id="f_big" sourceRef="review" targetRef="big"><bpmn:conditionExpression>amount &gt; 10</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_other" sourceRef="review" targetRef="other"/>
+    <bpmn:scriptTask id="big"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:scriptTask id="other"><bpmn:script>x = 2</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f_b1" sourceRef="big" targetRef="e1"/>
+    <bpmn:sequenceFlow id="f_b2" sourceRef="big" targetRef="e2"/>
+    <bpmn:sequenceFlow id="f_o" sourceRef="other" targetRef="e1"/>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>""")  # fmt: skip
+    assert _messages(findings) == []
+
+
+def test_a_condition_on_a_flow_leaving_an_event_is_refused_naming_the_flow():
+    findings = _lint("""
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="registered"/>
+    <bpmn:intermediateThrowEvent id="registered"/>
+    <bpmn:sequenceFlow id="f_a" sourceRef="registered" targetRef="e1"><bpmn:conditionExpression>ok</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_b" sourceRef="registered" targetRef="e2"/>
+    <bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>""")  # fmt: skip
+    [finding] = findings
+    assert (finding.line, finding.element_id) == (9, "f_a")
+    assert "conditional sequence flow leaving event 'registered'" in finding.message
+    assert "exclusive gateway" in finding.message

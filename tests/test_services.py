@@ -19,6 +19,8 @@ from engine.errors import (
 from engine.store import AuditEvent, Case, HumanTask, ProcessVersion
 from tests.conftest import FIXTURES
 
+CONFORMANCE = FIXTURES.parent / "conformance" / "diagrams"
+
 
 def _only_task(engine, case_id):
     tasks = engine.tasks.query(case_id=case_id)
@@ -209,6 +211,31 @@ def test_failing_script_rolls_back_the_step_and_marks_case_error(engine, deploy)
     engine.tasks.complete(task.id, "li.wei", {"units": 4})
     assert _only_task(engine, case.id).bpmn_id == "pay"
     assert engine.runtime.describe(case.id)["data"]["fee"] == 25.0
+
+
+def test_an_error_end_event_nobody_catches_ends_the_case_in_error_for_good(engine):
+    engine.repository.deploy_file(CONFORMANCE / "error_end_unhandled.bpmn", "designer")
+    case = engine.runtime.start("error_end_unhandled", {})
+    check = next(t for t in engine.tasks.query(case_id=case.id) if t.bpmn_id == "check")
+    engine.tasks.complete(check.id, "li.wei", {"complete": False})  # the step ran to the end event: kept
+
+    view = engine.runtime.describe(case.id)
+    assert view["status"] == "error"
+    assert view["error"]["element"] == "failed" and "MATERIALS_MISSING" in view["error"]["message"]
+    with engine.db.session() as s:
+        rows = {t.bpmn_id: t.state for t in s.scalars(select(HumanTask).where(HumanTask.case_id == case.id))}
+        assert s.get(Case, case.id).completed_at is None
+    assert rows == {"check": "completed", "notify": "cancelled"}  # the other branch ended with the process
+    *_, completed, error = engine.history.trail(case.id)
+    assert (completed.action, completed.payload["completed"][-1]) == ("task_completed", "failed")
+    assert (error.action, error.bpmn_id, error.payload["code"]) == ("case_error", "failed", "MATERIALS_MISSING")
+
+    with pytest.raises(CaseNotRunning, match="cannot be retried"):
+        engine.runtime.retry(case.id, actor="admin")
+    assert engine.runtime.describe(case.id)["status"] == "error"
+    engine.runtime.terminate(case.id, actor="admin", reason="申请材料缺失，退件")
+    assert engine.runtime.describe(case.id)["status"] == "terminated"
+    assert all(r.ok for r in engine.history.verify(case.id))
 
 
 def test_failing_script_at_start_leaves_no_case(engine, deploy, tmp_path):

@@ -12,7 +12,7 @@ from engine.case_json import case_json, check_json_object
 from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
-from engine.step import StepContext, StepFailed, run_step, step_on
+from engine.step import StepContext, StepFailed, reopen_after_error, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -137,11 +137,7 @@ class RuntimeService:
         """Put a case in `error` back to running and run its engine steps and due timers again."""
 
         def apply(ctx: StepContext):
-            previous = {"element": ctx.case.error_element, "message": ctx.case.error_message}
-            ctx.case.status = "running"
-            ctx.case.error_element = ctx.case.error_message = None
-            ctx.flow.fire_due_timers(ctx.record)
-            return {"previous_error": previous, **policy.override_payload(override)}
+            return {"previous_error": reopen_after_error(ctx), **policy.override_payload(override)}
 
         return run_step(self.engine, case_id, actor, "case_retried", apply, statuses=("error",))
 

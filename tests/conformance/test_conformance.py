@@ -6,10 +6,15 @@ Every diagram runs three ways, and all three must give its trace and data:
 - through the services: every step restores the case from the database and saves it again;
 - through the services with a new engine for every step, as after a restart or on another worker: the spec too
   is restored from the database each time.
+
+A case that stops in `error` says where and why (`expect.error`: the element, the error code when an error end
+event threw one, and words its message contains); a step that failed leaves nothing behind, so the trace and
+the data are those of the steps before it. Through the services the audit trail names the element and the code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from datetime import timedelta
@@ -18,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from engine import workflow, workflow_clock, workflow_parsing
+from engine.errors import CaseScriptError
 from engine.process_engine import ProcessEngine
 from engine.store import Case
 from tests.conftest import FIXTURES
@@ -38,6 +44,18 @@ class Straight:
         self.engine = engine
         [self.bundle] = workflow_parsing.parse((DIAGRAMS / f"{name}.bpmn").read_bytes(), f"{name}.bpmn").processes
         self.trace: list[str] = []
+        self.failure: workflow.ScriptFailure | None = None
+        self.failed_data: dict = {}
+
+    def _step(self, run) -> None:
+        """Run one step; a failing one is undone as a transaction would be: its trace and data are not kept."""
+        kept, data = len(self.trace), self.flow.current_data()
+        try:
+            with workflow_clock.clock_context(self.engine.now):
+                run()
+        except workflow.ScriptFailure as failure:
+            del self.trace[kept:]
+            self.failure, self.failed_data = failure, data
 
     def start(self, data: dict) -> None:
         with workflow_clock.clock_context(self.engine.now):
@@ -53,17 +71,28 @@ class Straight:
                 for g in facts.get("candidate_groups") or []
             ]
             if task.bpmn_id == bpmn_id and (group is None or group in groups) and _shows(task, where):
-                with workflow_clock.clock_context(self.engine.now):
-                    self.flow.complete(task.id, data, self.trace.append)
+                self._step(lambda task=task: self.flow.complete(task.id, data, self.trace.append))
                 return
         raise AssertionError(f"no ready task {bpmn_id} {group or ''}")
 
     def fire_timers(self) -> None:
-        with workflow_clock.clock_context(self.engine.now):
-            self.flow.fire_due_timers(self.trace.append)
+        self._step(lambda: self.flow.fire_due_timers(self.trace.append))
 
     def result(self) -> tuple[str, dict]:
+        if self.failure is not None:
+            return "error", self.failed_data
+        if self.flow.unhandled_error is not None:
+            return "error", self.flow.current_data()
         return ("completed" if self.flow.completed else "running"), self.flow.current_data()
+
+    def error(self) -> dict | None:
+        failure = self.failure or self.flow.unhandled_error
+        if failure is None:
+            return None
+        return {"element": failure.element_id, "code": getattr(failure, "code", None), "message": failure.message}
+
+    def open_tasks(self) -> list[str]:
+        return [task.bpmn_id for task in self.flow.user_tasks()]
 
 
 class ThroughServices:
@@ -88,7 +117,8 @@ class ThroughServices:
             if row.bpmn_id != bpmn_id or (group is not None and group not in row.candidate_groups):
                 continue
             if not where or _shows(shown[row.id], where):
-                services.tasks.complete(row.id, "officer", data)
+                with contextlib.suppress(CaseScriptError):  # the case is in `error`: result() and error() say why
+                    services.tasks.complete(row.id, "officer", data)
                 return
         raise AssertionError(f"no open task {bpmn_id} {group or ''}")
 
@@ -110,8 +140,20 @@ class ThroughServices:
 
     def result(self) -> tuple[str, dict]:
         view = self.engine.runtime.describe(self.case_id)
-        assert view["error"] is None
+        assert (view["error"] is None) == (view["status"] != "error")
         return view["status"], view["data"]
+
+    def error(self) -> dict | None:
+        view = self.engine.runtime.describe(self.case_id)
+        if view["error"] is None:
+            return None
+        [event] = [e for e in self.engine.history.trail(self.case_id) if e.action == "case_error"]
+        assert event.payload["element"] == view["error"]["element"]
+        return {"element": view["error"]["element"], "code": event.payload.get("code"),
+                "message": view["error"]["message"]}  # fmt: skip
+
+    def open_tasks(self) -> list[str]:
+        return [row.bpmn_id for row in self.engine.tasks.query(case_id=self.case_id)]
 
 
 def _shows(task: workflow.UserTaskView, where: dict) -> bool:
@@ -130,13 +172,23 @@ def _walk(run, case: dict, clock) -> None:
             raise AssertionError(f"unknown step {step}")
 
 
-def _expect(run, case: dict) -> tuple[list[str], str, dict]:
+def _expect(run, case: dict) -> tuple[list[str], str, dict, dict | None]:
     status, data = run.result()
     expected = case["expect"]
     assert status == expected["status"]
     assert run.trace == expected["trace"]
     assert data == expected["data"]
-    return run.trace, status, data
+    error = run.error()
+    if "error" in expected:
+        assert error is not None
+        assert error["element"] == expected["error"]["element"]
+        assert error["code"] == expected["error"].get("code")
+        assert expected["error"]["message"] in error["message"]
+    else:
+        assert error is None
+    if "open_tasks" in expected:
+        assert sorted(run.open_tasks()) == sorted(expected["open_tasks"])
+    return run.trace, status, data, error
 
 
 @pytest.mark.parametrize("name", CASES)
