@@ -13,6 +13,10 @@ govflow keeps the variables itself (docs/designing-processes.md, "Case data", is
   variable; a new variable goes to the innermost scope (the instance's, inside an instance).
 - When an instance completes, its output item is put into the output collection: at its key or index when the
   collection is a map or is the input collection itself, else appended.
+- The variables are plain JSON, the same in a case restored from its saved state and on every database: what a
+  task leaves is made plain where that loses nothing (a tuple becomes a list, a set its sorted list, an integer
+  key its text) and refused otherwise (`NotPlainData`, naming the variable and the element that set it), as is
+  case data over the size limit at the end of a step.
 
 This module knows data only. The adapter (engine.workflow) tells it which tasks are instances (`is_instance`),
 which task specs only merge copies (`merges_copies`: joins; their changes are ignored) and how to find a task by
@@ -22,6 +26,8 @@ id; it reads `task.parent`, `task.task_spec`, `task.workflow.parent_task_id`, `t
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from copy import deepcopy
 
@@ -31,6 +37,113 @@ LOCAL_KEY = "local_data"  # in an instance task's internal data
 # One change: (path, op, value). op "set" puts value at path, "delete" removes path, "append" appends value to
 # the list at path.
 Change = tuple[tuple, str, object]
+
+CASE_DATA_LIMIT = 1_000_000  # bytes of the case's variables as UTF-8 JSON, unless the engine is configured otherwise
+_PLAIN = "case data must be plain JSON: text, numbers, true/false, null, lists and maps with text keys"
+
+
+class NotPlainData(Exception):
+    """A variable a task left is not plain JSON and cannot become it without loss, or the case data is too large."""
+
+    def __init__(self, variable: str, problem: str, element_id: str | None = None):
+        self.variable, self.problem, self.element_id = variable, problem, element_id
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"variable '{self.variable}' {self.problem}"
+
+
+class _Refused(Exception):
+    def __init__(self, problem: str):
+        self.problem, self.path = problem, []
+
+
+def plain_variable(name: str, value):
+    """`value` as plain JSON (the object itself when it already is), or NotPlainData naming the variable."""
+    try:
+        return _plain(value)
+    except _Refused as exc:
+        where = name + "".join(f"[{step!r}]" for step in exc.path)
+        raise NotPlainData(where, f"{exc.problem}; {_PLAIN}") from None
+
+
+def _plain(value):
+    kind = type(value)
+    if value is None or kind is bool:
+        return value
+    if kind is str:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _Refused("holds text that is not valid Unicode (a lone surrogate)") from None
+        return value
+    if kind is int:
+        if value.bit_length() > 14_000:  # about 4,300 digits, Python's limit for writing an integer as text
+            try:
+                str(value)
+            except ValueError:
+                raise _Refused("is an integer of more than 4,300 digits") from None
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise _Refused(f"is {value} (not a JSON number)")
+        return value
+    if kind is dict:
+        return _plain_map(value)
+    if kind is list or kind is tuple:
+        return _plain_items(value, kind is tuple)
+    if kind is set or kind is frozenset:
+        try:
+            ordered = sorted(value)
+        except TypeError:
+            raise _Refused("is a set of values that cannot be put in order (make it a list)") from None
+        return _plain_items(ordered, True)
+    if kind is bytes or kind is bytearray:
+        raise _Refused("is binary data (bytes); keep text, e.g. decode it")
+    raise _Refused(f"is a {kind.__name__}, not a JSON value")
+
+
+def _plain_items(items, copy: bool):
+    out = list(items) if copy else items
+    for index, item in enumerate(items):
+        try:
+            made = _plain(item)
+        except _Refused as exc:
+            exc.path.insert(0, index)
+            raise
+        if made is not item:
+            if out is items:
+                out = list(items)
+            out[index] = made
+    return out
+
+
+def _plain_map(value: dict):
+    made, changed = {}, False
+    for key, item in value.items():
+        try:
+            plain = _plain(item)
+        except _Refused as exc:
+            exc.path.insert(0, key)
+            raise
+        if type(key) is not str:
+            # JSON keys are text: an integer key becomes its text, unless that text is a key already.
+            if type(key) is not int:
+                raise _Refused(f"is a map with the key {key!r}; map keys must be text")
+            if str(key) in value:
+                raise _Refused(f"is a map with both the key {key} and the key '{key}'; map keys must be text")
+            key = str(key)
+            changed = True
+        made[key] = plain
+        changed = changed or plain is not item
+    return made if changed else value
+
+
+def encoded_size(value) -> int:
+    """Bytes of `value` as the UTF-8 JSON a case row stores."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8"))
 
 
 def changes(before: dict, after: dict) -> list[Change]:
@@ -120,6 +233,7 @@ class CaseData:
         self._is_instance = is_instance
         self._merges = merges_copies
         self._running: tuple | None = None  # (task, the data it was given) between before() and after()
+        self.written: dict[str, str | None] = {}  # variable → BPMN id of the element that last set it here
 
     @property
     def case(self) -> dict:
@@ -182,11 +296,43 @@ class CaseData:
         if running is None or running[0] is not task:
             return
         if not self._merges(task.task_spec):
-            scopes = self.scopes(task)
-            apply(scopes, changes(running[1], task.data), task.data)
+            found = self._made_plain(task, running[1])
+            apply(self.scopes(task), found, task.data)
         if self._is_instance(task):
             self._collect(task)
             task.internal_data.pop(LOCAL_KEY, None)  # the instance is over: its locals need not be kept
+
+    def _made_plain(self, task, before: dict) -> list[Change]:
+        """The task's changes, once the variables it changed are plain JSON in its own data (NotPlainData)."""
+        found = changes(before, task.data)
+        element = getattr(task.task_spec, "bpmn_id", None)
+        converted = False
+        for name in dict.fromkeys(path[0] for path, op, _ in found if op != "delete"):
+            self.written[name] = element
+            try:
+                value = plain_variable(name, task.data[name])
+            except NotPlainData as exc:
+                exc.element_id = element
+                raise
+            if value is not task.data[name]:
+                task.data[name], converted = value, True
+        return changes(before, task.data) if converted else found
+
+    def shared(self, limit: int) -> dict:
+        """A copy of the case's variables for the case row: NotPlainData when they are over `limit` bytes,
+        naming the largest variable and the element that set it in this step, if one did."""
+        data = deepcopy(self.case)
+        try:
+            size = encoded_size(data)
+        except (TypeError, ValueError):  # a value that came in some other way than a task: name it
+            for name, value in data.items():
+                plain_variable(name, value)
+            raise
+        if size > limit:
+            name = max(data, key=lambda key: encoded_size(data[key]))
+            problem = f"makes the case data {size:,} bytes, over the limit of {limit:,}; keep large content in files"
+            raise NotPlainData(name, problem, self.written.get(name))
+        return data
 
     def write(self, task, values: dict) -> None:
         """Set variables as if `task` had set them (a message's payload, delivered to the event that waits)."""

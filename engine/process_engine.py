@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine import scheduler, stage_clocks, statistics_rollup, step, supervision_index, timekeeping, workflow
 from engine.attachments import AttachmentStore
+from engine.case_data import CASE_DATA_LIMIT
 from engine.catalog import CatalogService
 from engine.clock import SystemClock
 from engine.errors import NotFound
@@ -43,12 +44,15 @@ class ProcessEngine:
         forms_dir: Path | str | None = "forms",
         helpers: dict[str, Callable] | None = None,
         script_time_budget: float = 1.0,
+        case_data_limit: int | None = None,
     ):
         self.db = database if isinstance(database, Database) else Database(database)
         self.clock = clock or SystemClock()
         self.forms_dir = Path(forms_dir) if forms_dir is not None else None
         self.helpers: dict[str, Callable] = dict(helpers or {})
         self.script_time_budget = script_time_budget
+        # Bytes of a case's variables (as JSON) a step may leave; over it the step fails as a case error.
+        self.case_data_limit = case_data_limit or int(os.environ.get("GOVFLOW_CASE_DATA_LIMIT") or CASE_DATA_LIMIT)
         self._bundles: OrderedDict[int, workflow.ProcessBundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
         self.pipeline = self._declare_pipeline()

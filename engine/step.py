@@ -266,7 +266,7 @@ def save_state(ctx: StepContext) -> None:
     """The state phase: the workflow state, status, data snapshot and next timer of the case. A process ended by
     an error nobody caught leaves the case in `error` (the step is kept: the path to the error end event ran)."""
     case, flow = ctx.case, ctx.flow
-    case.data = json_plain(flow.share_data())  # before the dump: the shared data is part of the state
+    case.data = flow.share_data(ctx.engine.case_data_limit)  # before the dump: the shared data is in the state
     case.state, case.serializer_version = flow.dump()
     case.next_timer_at = flow.next_timer_due()
     unhandled = flow.unhandled_error

@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.specs.Join import Join
 
-from engine.case_data import CASE_KEY, CaseData
+from engine.case_data import CASE_DATA_LIMIT, CASE_KEY, CaseData, NotPlainData
 from engine.sandbox import Sandbox, SandboxError
 from engine.workflow_parsing import describe
 from engine.workflow_persistence import ProcessBundle as ProcessBundle
@@ -222,6 +222,8 @@ class CaseWorkflow:
             step()
         except SandboxError as exc:
             raise ScriptFailure(None, str(exc)) from None
+        except NotPlainData as exc:
+            raise ScriptFailure(exc.element_id, exc.message) from None
         except WorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
             # The split after an activity's conditional flows (engine.workflow_flows) has no BPMN id of its own.
@@ -394,11 +396,14 @@ class CaseWorkflow:
         self.data.case.update(deepcopy(changes))
         self._show_all()
 
-    def share_data(self) -> dict:
-        """The case's variables, for the case's data snapshot. Every task on the way (a waiting branch, a form
-        opened before another branch wrote) already shows them: each move of the workflow ends by showing them
-        to the ready, waiting and started tasks."""
-        return self.current_data()
+    def share_data(self, limit: int = CASE_DATA_LIMIT) -> dict:
+        """The case's variables, for the case's data snapshot (ScriptFailure when over `limit` bytes). Every task
+        on the way (a waiting branch, a form opened before another branch wrote) already shows them: each move of
+        the workflow ends by showing them to the ready, waiting and started tasks."""
+        try:
+            return self.data.shared(limit)
+        except NotPlainData as exc:
+            raise ScriptFailure(exc.element_id, exc.message) from None
 
     def _show_all(self) -> None:
         for task in self._tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED):

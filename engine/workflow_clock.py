@@ -27,6 +27,24 @@ class _ClockedDatetime(datetime):
 
 _timer_module.datetime = _ClockedDatetime
 
+# SpiffWorkflow adds up a duration's years and months one month at a time and overflows on huge values: a timer
+# of P999999999Y ran for minutes holding the case, PT99999999999999999999H raised a bare OverflowError. A duration
+# over this is refused when it is parsed, which the adapter reports as a failing timer of the element.
+MAX_TIMER_DAYS = 100 * 366
+_DAYS_PER = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24, "minutes": 1 / 1440,
+             "seconds": 1 / 86400}  # fmt: skip
+_parse_iso_duration = _timer_module.TimerEventDefinition.parse_iso_duration
+
+
+def _bounded_duration(expression):
+    parsed = _parse_iso_duration(expression)
+    if sum(value * _DAYS_PER[unit] for unit, value in parsed.items()) > MAX_TIMER_DAYS:
+        raise ValueError(f"the duration {expression} is longer than 100 years: a timer cannot wait that long")
+    return parsed
+
+
+_timer_module.TimerEventDefinition.parse_iso_duration = staticmethod(_bounded_duration)
+
 
 class clock_context:
     """Run engine code with `now` taken from the given callable."""

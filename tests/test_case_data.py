@@ -67,3 +67,20 @@ def test_a_state_saved_before_the_case_kept_its_variables_still_loads():
     [review_a] = [t for t in old.user_tasks() if t.bpmn_id == "review_a"]
     old.complete(review_a.id, {"opinion": "agree"})
     assert old.current_data()["opinions"] == ["earlier", "a:agree"]
+
+
+def test_plain_variable_keeps_plain_values_as_they_are_and_converts_only_what_it_must():
+    value = {"a": [1, 2.5, None, True, "文"], "b": {"c": []}}
+    assert case_data.plain_variable("v", value) is value  # nothing copied when nothing changes
+    converted = case_data.plain_variable("v", {"a": (1, {2, 1}), 7: "x"})
+    assert converted == {"a": [1, [1, 2]], "7": "x"}
+    assert json.loads(json.dumps(converted)) == converted
+
+
+def test_plain_variable_names_the_place_of_what_cannot_be_converted():
+    try:
+        case_data.plain_variable("fees", {"items": [{"amount": float("inf")}]})
+    except case_data.NotPlainData as exc:
+        assert exc.variable == "fees['items'][0]['amount']" and "inf" in exc.message
+    else:
+        raise AssertionError("an infinite amount was taken as plain JSON")
