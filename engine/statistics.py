@@ -13,7 +13,6 @@ cases.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from engine.csv_export import CsvWriter
 from engine.errors import InvalidData
 from engine.statistics_rollup import COUNTS, DEPARTMENT, FULL
 from engine.store.supervision import DailyFigures, DailyWorkingDays
@@ -182,7 +182,7 @@ CSV_COLUMNS = [
 def to_csv(rows: list[Figures]) -> str:
     """The figures as CSV text (UTF-8 with BOM for spreadsheet programs)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)
     writer.writerow([title for _, title in CSV_COLUMNS])
     for fig in rows:
         data = fig.to_json()

@@ -7,7 +7,6 @@ Supervisor actions (suspend, resume, terminate, reassign, retry) live in `engine
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from engine import local_time, policy
 from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
 from engine.colour import COLOURS, Columns, Thresholds, colour_in, colour_sql, thresholds_for
+from engine.csv_export import CsvWriter
 from engine.errors import InvalidData
 from engine.stages import stage_label
 from engine.store.supervision import SupervisedCase
@@ -299,7 +299,7 @@ def export_csv(engine, scope: Scope, f: CaseFilter) -> Iterator[str]:
     column = SORTS[f.sort]
     query = select(SupervisedCase).where(*cond).order_by(column.desc() if f.descending else column.asc())
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer)
 
     def line(values) -> str:
         buffer.seek(0)
