@@ -6,6 +6,7 @@ form keys, documentation, source lines) are read here once, at deploy, and store
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -72,17 +73,65 @@ def local(tag) -> str:
 
 
 def read_xml(source: bytes, filename: str) -> etree._Element:
-    """Parse BPMN XML safely (no entities, no network); malformed XML names the file and line."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False, huge_tree=False)
+    """Parse BPMN XML safely; what is refused (`read_source`) names the file and line."""
+    return read_source(source, filename)[1]
+
+
+def read_source(source: bytes, filename: str) -> tuple[str, etree._Element]:
+    """The one reading of a BPMN file, for lint and deploy alike: its text (UTF-8, decoded here once) and its
+    XML tree. Refused, naming file and line: another encoding, malformed XML, a DOCTYPE (any: it can define
+    entities that read files, reach the network or expand without end, and a BPMN file needs none), XInclude and
+    a root that is not BPMN's definitions."""
+    text = _decode(source, filename)
+    prolog = _PROLOG.match(text).end()
+    if text[prolog : prolog + 9].upper() == "<!DOCTYPE":
+        raise BpmnSourceError(filename, text.count("\n", 0, prolog) + 1, None, _NO_DOCTYPE)
     try:
-        root = etree.fromstring(source, parser)
+        root = etree.fromstring(source, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise BpmnSourceError(filename, exc.lineno, None, f"malformed XML: {exc.msg}") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:  # never, after the scan
+        raise BpmnSourceError(filename, 1, None, _NO_DOCTYPE)
+    included = next(root.iter(f"{{{XINCLUDE_NS}}}*"), None)
+    if included is not None:
+        raise BpmnSourceError(filename, included.sourceline, None,
+                              "XInclude is not allowed: a BPMN file must hold the whole diagram itself")  # fmt: skip
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnSourceError(
             filename, root.sourceline, root.get("id"), f"not a BPMN 2.0 file: root element is <{local(root.tag)}>"
         )
-    return root
+    return text, root
+
+
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                          remove_comments=False, huge_tree=False)  # fmt: skip
+# What may come before the root element besides a DOCTYPE: the XML declaration, other processing instructions,
+# comments and white space (and a byte order mark).
+_PROLOG = re.compile(r"\ufeff?(?:\s|<\?.*?\?>|<!--.*?-->)*", re.S)
+_NO_DOCTYPE = ("DOCTYPE is not allowed: a BPMN file needs no document type declaration, and one can define entities "
+               "that read files or expand without end; remove the <!DOCTYPE ...> part")  # fmt: skip
+_DECLARED_ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+_UTF = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
+        codecs.BOM_UTF16_BE: "UTF-16", b"<\0": "UTF-16", b"\0<": "UTF-16"}  # fmt: skip
+
+
+def _decode(source: bytes, filename: str) -> str:
+    """The text of a BPMN file, which must be UTF-8 (with or without a byte order mark), as modelers save it."""
+    found = next((name for start, name in _UTF.items() if source.startswith(start)), None)
+    declared = _DECLARED_ENCODING.match(source)
+    if found is None and declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
+        found = declared.group(1).decode("ascii", "replace")
+    if found is None:
+        try:
+            return source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = source.count(b"\n", 0, exc.start) + 1
+            raise BpmnSourceError(filename, line, None, f"the file is not UTF-8 text (byte {exc.start} cannot be "
+                                  f"read); save it as UTF-8, as the modelers do") from None  # fmt: skip
+    raise BpmnSourceError(filename, 1, None, f"the file is encoded as {found}: govflow reads BPMN files as UTF-8; "
+                          f"save it as UTF-8, as the modelers do")  # fmt: skip
 
 
 def dialect(root: etree._Element) -> str:

@@ -40,6 +40,7 @@ class _Linter:
         self.root = root
         self.forms_dir = forms_dir
         self.findings: list[Finding] = []
+        self._facts: dict[str, dict] = {}  # process id → diagram.element_facts, read once per process
 
     def add(self, el: etree._Element | None, element_id: str | None, message: str) -> None:
         line = el.sourceline if el is not None else 0
@@ -252,7 +253,10 @@ class _Linter:
 
     # -- tasks and expressions
     def check_user_task(self, el: etree._Element) -> None:
-        facts = diagram.element_facts(self._process_of(el)).get(el.get("id"), {})
+        process = self._process_of(el)
+        if process.get("id") not in self._facts:
+            self._facts[process.get("id")] = diagram.element_facts(process)
+        facts = self._facts[process.get("id")].get(el.get("id"), {})
         if not facts.get("candidate_groups") and not facts.get("candidate_users") and not facts.get("assignee"):
             self.add(el, el.get("id"), "user task has no lane, candidate groups, candidate users or assignee")
         for attr in ("candidate_groups", "candidate_users"):

@@ -41,11 +41,12 @@ class ParsedFile:
     root: etree._Element
     dialect: str
     processes: list[ProcessBundle]
+    text: str  # the file's text, as a process version stores it
 
 
 def parse(source: bytes, filename: str) -> ParsedFile:
     """Parse and validate (XSD + semantics) one BPMN file; BpmnSourceError names file, line and element."""
-    root = diagram.read_xml(source, filename)
+    text, root = diagram.read_source(source, filename)
     dialect = diagram.dialect(root)
     diagram.normalise_timers(root)
     executable = diagram.executable_processes(root)
@@ -74,7 +75,7 @@ def parse(source: bytes, filename: str) -> ParsedFile:
     for bundle in bundles:
         for bpmn_id in unstorable_specs(bundle):
             raise _unsupported(root, filename, bpmn_id, None)
-    return ParsedFile(root, dialect, bundles)
+    return ParsedFile(root, dialect, bundles, text)
 
 
 def _join_links(root: etree._Element) -> etree._Element:

@@ -57,7 +57,7 @@ class RepositoryService:
         except BpmnSourceError as exc:
             raise LintFailed([exc.finding]) from None
         sha = hashlib.sha256(source).hexdigest()
-        text = source.decode("utf-8")
+        text = parsed.text
         results = []
         with self.engine.db.write_session() as session, session.begin():
             latest_of = {bundle.key: _latest(session, bundle.key) for bundle in parsed.processes}
