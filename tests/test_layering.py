@@ -76,7 +76,7 @@ AREA_CALLS = {
     "supervision_actions": {"suspend", "resume", "terminate", "retry", "reassign"},
     "alerts_board": {"list_alerts", "acknowledge", "issue_letter", "record_accountability", "accountability_records"},
     "statistics": {"figures", "monthly_volume", "ranking"},
-    "supervision": {"scope_of", "list_cases", "export_csv", "get_case", "case_colour"},
+    "supervision": {"scope_of", "list_cases", "export_csv", "get_case", "case_colour", "stage_keys"},
     "replay": {"replay", "current_state"},
     "supervision_index": {"rebuild"},
 }

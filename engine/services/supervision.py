@@ -39,6 +39,10 @@ class SupervisionService:
     def cases(self, scope: Scope, f: CaseFilter) -> supervision.CaseList:
         return supervision.list_cases(self._engine, scope, f)
 
+    def stage_keys(self, text: str, translate=None) -> list[str]:
+        """The stages a person names by `text` (in Chinese, or in the language `translate` gives the names in)."""
+        return supervision.stage_keys(self._engine, text, translate)
+
     def export_csv(self, scope: Scope, f: CaseFilter):
         return supervision.export_csv(self._engine, scope, f)
 
