@@ -148,7 +148,7 @@ def test_stages_are_named_not_coded_on_the_pages_the_csv_and_the_api(app, engine
     client = _client(app, "sup.a")
     row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{case.receipt_no}(?:(?!</tr>).)*</tr>",
                     client.get("/supervision/").get_data(as_text=True), re.S).group(0)  # fmt: skip
-    assert "<td>受理</td>" in row and "<td>accept</td>" not in row
+    assert '<td class="clip" title="受理">受理</td>' in row and "accept" not in row
     csv = client.get("/supervision/cases.csv").get_data(as_text=True)
     assert ",受理," in next(line for line in csv.splitlines() if case.receipt_no in line)
     board = client.get("/supervision/alerts").get_data(as_text=True)
@@ -156,3 +156,42 @@ def test_stages_are_named_not_coded_on_the_pages_the_csv_and_the_api(app, engine
     headers = {"Authorization": f"Bearer {engine.identity.issue_token('sup.a')}"}
     (alert,) = client.get("/api/v1/alerts", headers=headers).get_json()["alerts"]
     assert (alert["stage"], alert["stage_name"]) == ("accept", "受理")
+
+
+def _hrefs(page: str, marker: str) -> list[str]:
+    """The links of the pager (`marker`: what the nav's links have in common)."""
+    nav = re.search(r'<nav class="pager[^>]*>(.*?)</nav>', page, re.S).group(1)
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', nav) if marker in h]
+
+
+def _rows(page: str, table: str) -> int:
+    body = re.search(rf'<table[^>]*id="{table}".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    return body.count("<tr data-")
+
+
+def test_case_list_pages_keep_the_filters_and_the_stage_filter_takes_the_name_shown(app, engine):
+    cases = [world.start(engine, "town-a", applicant=f"王{n:02d}") for n in range(23)]
+    for case in cases[:3]:
+        world.complete(engine, case.id, "accept", "clerk.a", {"outcome": "accept"})  # now in review
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/?applicant=王").get_data(as_text=True)
+    assert "共 23 件 · 第 1 / 2 页" in page and _rows(page, "case-list") == 20
+    (second,) = set(_hrefs(page, "page=2"))
+    assert "applicant=%E7%8E%8B" in second and "per_page=" not in second  # the filters, not the default size
+    assert _rows(client.get(second).get_data(as_text=True), "case-list") == 3
+    assert _rows(client.get("/supervision/?per_page=50").get_data(as_text=True), "case-list") == 23
+    assert _rows(client.get("/supervision/?per_page=7").get_data(as_text=True), "case-list") == 20  # no such size
+    assert 'class="table-scroll"' in page and 'title="食品经营许可"' in page  # the full text on hover
+    in_review = sorted(c.receipt_no for c in cases[:3])
+    for asked in ("审查", "review"):
+        found = client.get(f"/supervision/?stage={asked}").get_data(as_text=True)
+        assert sorted(re.findall(r'<tr data-receipt="([^"]+)"', found)) == in_review
+    csv = client.get("/supervision/cases.csv?stage=审查").get_data(as_text=True)
+    assert len(csv.splitlines()) == 4
+    unknown = client.get("/supervision/?stage=无此环节").get_data(as_text=True)
+    assert 'id="stage-unknown"' in unknown and _rows(unknown, "case-list") == 0
+    client.post("/language", data={"lang": "en", "csrf_token": _token(client, "/supervision/")})
+    english = client.get("/supervision/?stage=Review").get_data(as_text=True)
+    assert sorted(re.findall(r'<tr data-receipt="([^"]+)"', english)) == in_review
+    assert '<option value="Review">' in english  # the names to choose from, in the page's language
+
