@@ -1,6 +1,6 @@
 """Browser tests of the supervisor's long lists (Debian's chromium driven by Playwright): the case list (办件监控)
-a page at a time, one line per row at a desk, scrolling inside the table on a phone. Screenshots go to
-test-artifacts/."""
+and the alerts board (预警督办) a page at a time, one line per row at a desk, scrolling inside the table on a
+phone, and alerts acknowledged together with one note. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -82,3 +82,30 @@ def test_supervisor_reads_the_case_list_a_page_at_a_time_one_line_a_case_and_fil
     _fits_the_phone(page)
     page.screenshot(path=str(ARTIFACTS / "supervision-cases-390.png"), full_page=True)
 
+
+def _refused(engine, n: int) -> None:
+    for _ in range(n):
+        case = world.start(engine, "town-a")
+        world.complete(engine, case.id, "accept", "clerk.a", {"outcome": "refuse"})  # no reason: a rule alert
+
+
+def test_supervisor_acknowledges_the_ticked_alerts_of_a_page_with_one_note(engine, page, live_server):
+    _refused(engine, 23)
+    page.goto(f"{live_server}/supervision/alerts")
+    assert page.locator("#alerts tbody tr").count() == 20
+    assert "共 23 条预警 · 第 1 / 2 页" in page.inner_text("#alert-count")
+    page.screenshot(path=str(ARTIFACTS / "supervision-alerts-1440.png"), full_page=True)
+    page.check("input[data-select-all]")
+    boxes = page.locator("#alerts input[type=checkbox][name=alert_id]")
+    assert boxes.count() == 20 and all(boxes.nth(i).is_checked() for i in range(20))
+    boxes.nth(0).uncheck()
+    page.fill("#bulk-note", "已电话提醒经办人，限期补正理由")
+    page.click("#bulk-ack button")
+    page.wait_for_selector(".flash-success")
+    assert "已处理 19 条预警" in page.inner_text(".flash-success")
+    assert page.locator("#alerts tbody tr").count() == 4 and "共 4 条预警" in page.inner_text("#alert-count")
+    page.goto(f"{live_server}/supervision/alerts?closed=1")
+    assert page.locator("#alerts tbody tr", has_text="已电话提醒经办人，限期补正理由").count() == 19
+    page.goto(f"{live_server}/supervision/alerts")
+    _fits_the_phone(page)
+    page.screenshot(path=str(ARTIFACTS / "supervision-alerts-390.png"), full_page=True)

@@ -8,6 +8,7 @@ import pytest
 import supervision_world as world
 
 from engine.store import SupervisionAlert
+from engine.store.supervision import AlertAction
 from webui import create_app
 
 
@@ -195,3 +196,42 @@ def test_case_list_pages_keep_the_filters_and_the_stage_filter_takes_the_name_sh
     assert sorted(re.findall(r'<tr data-receipt="([^"]+)"', english)) == in_review
     assert '<option value="Review">' in english  # the names to choose from, in the page's language
 
+
+def _refused_alerts(engine, n: int, department: str = "town-a", officer: str = "clerk.a") -> list[int]:
+    ids = []
+    for _ in range(n):
+        case = world.start(engine, department, officer=officer)
+        world.complete(engine, case.id, "accept", officer, {"outcome": "refuse"})  # no reason: a rule alert
+        with engine.db.session() as session:
+            ids.append(session.query(SupervisionAlert.id).filter_by(case_id=case.id).scalar())
+    return ids
+
+
+def test_alerts_board_pages_keep_the_filters_and_acknowledges_the_ticked_alerts_with_one_note(app, engine):
+    mine = _refused_alerts(engine, 22)
+    (theirs,) = _refused_alerts(engine, 1, "town-b", "clerk.b")
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/alerts?kind=refuse_without_reason").get_data(as_text=True)
+    assert "共 22 条预警 · 第 1 / 2 页" in page and _rows(page, "alerts") == 20
+    (second,) = set(_hrefs(page, "page=2"))
+    assert "kind=refuse_without_reason" in second
+    assert _rows(client.get(second).get_data(as_text=True), "alerts") == 2
+    assert 'form="bulk-ack"' in page and 'data-select-all="bulk-ack"' in page and 'class="table-scroll"' in page
+    chosen = {"alert_id": [str(mine[0]), str(mine[1])], "note": "已电话提醒经办人"}
+    assert client.post("/supervision/alerts/acknowledge", data=chosen).status_code == 400  # no CSRF token
+    token = _token(client, "/supervision/alerts")
+    done = client.post("/supervision/alerts/acknowledge", follow_redirects=True,
+                       data={**chosen, "csrf_token": token, "next": "/supervision/alerts?kind=refuse_without_reason"})  # fmt: skip
+    text = done.get_data(as_text=True)
+    assert "已处理 2 条预警" in text and "共 20 条预警" in text and done.request.args["kind"] == "refuse_without_reason"
+    with engine.db.session() as session:
+        acts = session.query(AlertAction).filter_by(kind="acknowledge").order_by(AlertAction.alert_id).all()
+    assert [(a.alert_id, a.acted_by, a.note) for a in acts] == [(i, "sup.a", "已电话提醒经办人") for i in mine[:2]]
+    refused = client.post("/supervision/alerts/acknowledge", follow_redirects=True,
+                          data={"alert_id": [str(mine[2]), str(theirs)], "note": "x", "csrf_token": token})  # fmt: skip
+    assert "全部未作处理" in refused.get_data(as_text=True)
+    empty = client.post("/supervision/alerts/acknowledge", data={"note": "x", "csrf_token": token, "next": "//evil"})
+    assert empty.headers["Location"] == "/supervision/alerts"  # never to another site
+    assert "请先勾选要处理的预警" in client.get("/supervision/alerts").get_data(as_text=True)
+    with engine.db.session() as session:
+        assert session.query(AlertAction).filter_by(kind="acknowledge").count() == 2
