@@ -26,7 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 
 from engine import workflow_errors
 from engine.case_data import CASE_KEY, CaseData
-from engine.sandbox import Sandbox, SandboxError
+from engine.sandbox import Sandbox, SandboxError, ThrownEvent
 from engine.workflow_errors import EndedByError, UnhandledError
 from engine.workflow_parsing import describe
 from engine.workflow_persistence import ProcessBundle as ProcessBundle
@@ -73,8 +73,20 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
 
+class _CaseScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine, with one addition: a script task may throw a BPMN error or escalation."""
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except ThrownEvent as thrown:
+            return workflow_errors.throw_from_script(task, thrown)
+        except Exception as err:
+            raise self.create_task_exec_exception(task, script, err) from None
+
+
 def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=_SandboxEnvironment(sandbox))
+    return _CaseScriptEngine(environment=_SandboxEnvironment(sandbox))
 
 
 # --- running a case -----------------------------------------------------------------------------------------

@@ -1,19 +1,34 @@
-"""An error end event whose error nothing caught, as BPMN 2.0 ends the process for it: an adapter module beside
-engine.workflow, which asks it after every engine step.
+"""BPMN errors and escalations as the case runs them: an adapter module beside engine.workflow.
 
-SpiffWorkflow keeps such an error among the workflow's events and runs on; BPMN says the process ends
-abnormally there: every other thread is cancelled, and the case is in `error`, not completed. The root task's
-internal data remembers which end event threw which error, so a restored case knows it too.
+- An error end event whose error nothing caught: SpiffWorkflow keeps such an error among the workflow's events
+  and runs on; BPMN says the process ends abnormally there: every other thread is cancelled, and the case is in
+  `error`, not completed. The root task's internal data remembers which end event threw which error, so a
+  restored case knows it too.
+- A script task that throws (`throw_error("CODE")`, `throw_escalation("CODE")` in the sandbox): the event goes to
+  the boundary events that catch its code, on the task itself or on a sub-process around it, innermost first
+  (BPMN 2.0, 10.5.4 "Error" and "Escalation"). A caught error interrupts the task; a caught escalation
+  interrupts it only when the catching boundary event is interrupting. An escalation nobody catches changes
+  nothing (the script task completes); an error nobody catches fails the step like any script error: the case
+  is in `error` at the script task, naming the code, and can be retried once the data or the diagram is fixed.
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
+
+from engine.sandbox import ThrownEvent
 
 _UNHANDLED_KEY = "unhandled_error"  # in the root task's internal data: where and which error ended the case
 
@@ -75,3 +90,32 @@ def unhandled_error(wf: BpmnWorkflow) -> UnhandledError | None:
     """The error that ended the process uncaught, if one did."""
     found = wf.task_tree.internal_data.get(_UNHANDLED_KEY)
     return UnhandledError(found["element"], found["code"], found["name"]) if found else None
+
+
+def throw_from_script(task, thrown: ThrownEvent) -> bool | None:
+    """Throw the script's error or escalation from its task; what SpiffWorkflow's task run expects back: None
+    (the task was interrupted: it waits to be cancelled) or True (it completes)."""
+    kind = ErrorEventDefinition if thrown.kind == "error" else EscalationEventDefinition
+    event = BpmnEvent(kind(thrown.code, code=thrown.code), payload=deepcopy(task.data), target=task.workflow)
+    top = task.workflow.top_workflow
+    interrupting_before = {t.id for t in _interrupting_catchers(top)}
+    top.catch(event)
+    if any(e is event for e in top.bpmn_events):  # nothing caught it
+        top.bpmn_events = [e for e in top.bpmn_events if e is not event]
+        if thrown.kind == "escalation":
+            return True
+        said = f" ({thrown.message})" if thrown.message else ""
+        raise WorkflowTaskException(
+            f"the script threw error {thrown.code}{said} and no boundary event catches it", task=task
+        )
+    if thrown.kind == "error":
+        return None
+    interrupted = any(t.id not in interrupting_before for t in _interrupting_catchers(top))
+    return None if interrupted else True
+
+
+def _interrupting_catchers(top: BpmnWorkflow) -> list:
+    return [
+        t for t in top.get_tasks(state=TaskState.READY)
+        if isinstance(t.task_spec, BoundaryEvent) and t.task_spec.cancel_activity
+    ]  # fmt: skip
