@@ -193,8 +193,7 @@ def rebuild(engine) -> int:
     open task rows kept before revision 0009 the instants of their clock (`task_projection.backfill_instants`)."""
     count = 0
     with engine.db.write_session() as session, session.begin():
-        task_projection.backfill_instants(session, calendar_for(engine, session), engine.now(),
-                                          policy_of(engine))
+        task_projection.backfill_instants(session, calendar_for(engine, session), engine.now(), policy_of(engine))
         for case in session.scalars(select(Case)).all():
             events = session.scalars(
                 select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq.desc())

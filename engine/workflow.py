@@ -19,20 +19,21 @@ from uuid import UUID
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 
 from engine import workflow_errors
 from engine.case_data import CASE_KEY, CaseData
-from engine.sandbox import Sandbox, SandboxError, ThrownEvent
+from engine.sandbox import SandboxError
 from engine.workflow_errors import EndedByError, UnhandledError
+from engine.workflow_events import EventExpressionError, Thrown, Throws, Wait, kind_of, waits
 from engine.workflow_parsing import describe
 from engine.workflow_persistence import ProcessBundle as ProcessBundle
 from engine.workflow_persistence import dump_spec as dump_spec
 from engine.workflow_persistence import dump_state, restore_state
 from engine.workflow_persistence import load_spec as load_spec
+from engine.workflow_scripts import script_engine as script_engine
 from engine.workflow_tasks import is_instance, is_multi_instance, legacy_data, merges_copies
 
 
@@ -56,37 +57,6 @@ class TaskNotReady(EngineError):
 
 class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
-
-
-# --- the script environment ---------------------------------------------------------------------------------
-class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    def __init__(self, sandbox: Sandbox):
-        super().__init__({})
-        self.sandbox = sandbox
-
-    def evaluate(self, expression, context, external_context=None):
-        data = {**external_context, **context} if external_context else context
-        return self.sandbox.evaluate(expression, data)
-
-    def execute(self, script, context, external_context=None):
-        self.sandbox.execute(script, context)
-        return True
-
-
-class _CaseScriptEngine(PythonScriptEngine):
-    """SpiffWorkflow's script engine, with one addition: a script task may throw a BPMN error or escalation."""
-
-    def execute(self, task, script, external_context=None):
-        try:
-            return self.environment.execute(script, task.data, external_context or {})
-        except ThrownEvent as thrown:
-            return workflow_errors.throw_from_script(task, thrown)
-        except Exception as err:
-            raise self.create_task_exec_exception(task, script, err) from None
-
-
-def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
-    return _CaseScriptEngine(environment=_SandboxEnvironment(sandbox))
 
 
 # --- running a case -----------------------------------------------------------------------------------------
@@ -113,6 +83,7 @@ class CaseWorkflow:
         if CASE_KEY not in wf.task_tree.internal_data:
             CaseData.initialise(wf.task_tree, legacy_data(wf))  # a state saved before the case kept its data
         self.data = CaseData(wf.task_tree, self._find_task, is_instance, merges_copies)
+        self.throws = Throws(bundle)
         self._walk: list | None = None  # the tasks that carry data, in tree order, while the workflow stands still
         self._moving = False
 
@@ -151,6 +122,7 @@ class CaseWorkflow:
 
         def did_complete(task):
             self.data.after(task)
+            self.throws.record(task, self._evaluate)
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if on_done and bpmn_id:
                 on_done(bpmn_id)
@@ -187,6 +159,8 @@ class CaseWorkflow:
             step()
         except SandboxError as exc:
             raise ScriptFailure(None, str(exc)) from None
+        except EventExpressionError as exc:
+            raise ScriptFailure(exc.element_id, str(exc)) from None
         except WorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
             # The split after an activity's conditional flows (engine.workflow_flows) has no BPMN id of its own.
@@ -297,29 +271,54 @@ class CaseWorkflow:
         return bpmn_id
 
     def send_message(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
-        """Deliver a named message. Its fields become case data (on Camunda diagrams also the variable named
-        by camunda:resultVariable, default the message name)."""
-        for task, definition in self._waiting_definitions():
-            if type(definition).__name__ == "MessageEventDefinition" and definition.name == name:
-                self.data.write(task, payload)
-                if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
-                    body = {"payload": payload, "result_var": definition.result_var or name}
-                else:
-                    body = payload
-                event = BpmnEvent(definition, payload=body)
-                self._guarded(lambda event=event: self.wf.send_event(event))
-                # Behind an event-based gateway the catching event is a child of the gateway: give the payload
-                # to whichever task caught it, so its fields flow on as case data.
-                for caught in self.wf.get_tasks(state=TaskState.READY):
-                    caught_def = getattr(caught.task_spec, "event_definition", None)
-                    if getattr(caught_def, "name", None) == name:
-                        self.data.write(caught, payload)
-                self.run_engine_steps(on_done)
-                return
-        raise NotWaiting(f"the case is not waiting for message '{name}'")
+        """Deliver a named message to the (first) event waiting for it. Its fields become case data (on Camunda
+        diagrams also the variable named by camunda:resultVariable, default the message name)."""
+        self._deliver("message", name, payload, on_done)
+
+    def send_signal(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
+        """Deliver a signal to every event of the case waiting for it; its fields become case data."""
+        self._deliver("signal", name, payload, on_done)
+
+    def _deliver(self, kind: str, name: str, payload: dict, on_done: Callable[[str], None] | None) -> None:
+        catching = [(t, d) for t, d in self._waiting_definitions() if kind_of(d) == kind and d.name == name]
+        if not catching:
+            raise NotWaiting(f"the case is not waiting for {kind} '{name}'")
+        for task, _ in catching if kind == "signal" else catching[:1]:
+            self.data.write(task, payload)
+        definition = catching[0][1]
+        if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
+            body = {"payload": payload, "result_var": definition.result_var or name}
+        else:
+            body = payload
+        event = BpmnEvent(definition, payload=body)
+        self._guarded(lambda: self.wf.send_event(event))
+        # Behind an event-based gateway the catching event is a child of the gateway: give the payload to
+        # whichever task caught it, so its fields flow on as case data.
+        for caught in self.wf.get_tasks(state=TaskState.READY):
+            caught_def = getattr(caught.task_spec, "event_definition", None)
+            if getattr(caught_def, "name", None) == name:
+                self.data.write(caught, payload)
+        self.run_engine_steps(on_done)
+
+    def waits(self) -> list[Wait]:
+        """The message and signal events the case waits at, with their correlation keys."""
+        try:
+            return waits(self.bundle, self._waiting_definitions(), self._evaluate)
+        except EventExpressionError as exc:
+            raise ScriptFailure(exc.element_id, str(exc)) from None
+
+    def outgoing(self) -> list[Thrown]:
+        """The messages and signals this step threw that leave the case (taken: asked once per step)."""
+        out = self.throws.outgoing(self.wf.bpmn_events)
+        self.wf.bpmn_events = [e for e in self.wf.bpmn_events if kind_of(e.event_definition) is None]
+        self.throws.recorded.clear()
+        return out
+
+    def _evaluate(self, expression: str) -> object:
+        return self.wf.script_engine.environment.evaluate(expression, self.current_data())
 
     def waiting_messages(self) -> list[str]:
-        return sorted({d.name for _, d in self._waiting_definitions() if type(d).__name__ == "MessageEventDefinition"})
+        return sorted({d.name for _, d in self._waiting_definitions() if kind_of(d) == "message"})
 
     def _waiting_definitions(self) -> Iterable:
         for task in list(self.wf.event_manager.tasks.values()):
