@@ -217,3 +217,18 @@ def test_init_records_the_waits_of_cases_kept_before_they_were_recorded(world, d
     assert "1 waiting cases given their message and signal waits" in done.stdout
     assert world.messaging.send(_admin(world), "message", "fine_paid", key="N-654")["status"] == "delivered"
     assert _open(world, waiting.id) == ["confirm"]
+
+
+def test_behind_an_event_based_gateway_the_case_waits_with_its_receipt_number(world, deploy):
+    deploy("statement_wait.bpmn")
+    case = world.runtime.start("statement_wait", {"party": "某餐饮店", "fine": 2000})
+    [prepare] = world.tasks.query(case_id=case.id)
+    world.tasks.complete(prepare.id, "officer1", {"fine": 1500, "draft": "决定书草稿"})
+    with world.db.session() as session:
+        waits = sorted(session.execute(select(EventSubscription.name, EventSubscription.correlation_key)
+                                       .where(EventSubscription.case_id == case.id)).all())  # fmt: skip
+    assert ("statement_received", case.receipt_no) in waits
+    view = world.messaging.send(_admin(world), "message", "statement_received", key=case.receipt_no,
+                                data={"statement": "请求从轻处罚"})  # fmt: skip
+    assert view["status"] == "delivered"
+    assert world.runtime.describe(case.id)["data"]["statement"] == "请求从轻处罚"
