@@ -47,8 +47,12 @@ def badge_json(badge: dict | None) -> dict:
     the badge of `DeadlineService.task_badge`."""
     if badge is None:
         return {"colour": "none", "days_left": None, "provisional": False, "stopped": False}
-    return {"colour": badge["colour"], "days_left": badge["days_left"], "provisional": badge["provisional"],
-            "stopped": badge["stopped"]}
+    return {
+        "colour": badge["colour"],
+        "days_left": badge["days_left"],
+        "provisional": badge["provisional"],
+        "stopped": badge["stopped"],
+    }
 
 
 def timed_task_json(t: HumanTask, badge: dict | None) -> dict:

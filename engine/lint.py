@@ -191,7 +191,8 @@ class _Linter:
             )  # fmt: skip
         if _instantiates(el):
             self.add(
-                el, eid,
+                el,
+                eid,
                 'receive task with instantiate="true": govflow cannot start a case from a message yet; start '
                 "the process with a start event followed by this receive task",
             )
@@ -203,7 +204,8 @@ class _Linter:
             )  # fmt: skip
         if tag == "serviceTask":
             self.add(
-                el, eid,
+                el,
+                eid,
                 "service task: govflow does not run service tasks yet (there are no external task workers); "
                 "model the work as a user task, or as a script task if it is a computation",
             )
@@ -247,7 +249,8 @@ class _Linter:
             count = _integer(cardinality.text)
             if count is not None and count < 0:
                 self.add(
-                    el, eid,
+                    el,
+                    eid,
                     f"loopCardinality {count} is negative: it is how many instances run; write 0 or more",
                 )
 

@@ -16,7 +16,8 @@ The rules, in short (roles as in engine/store/identity.py; "department" is the c
   department in the supervisor's scope; retry also the administrator (a script error is a technical fault);
 - clock stops by the handling staff of the department, extensions by its leader or chief representative;
 - the statistics and the supervision console by supervisors, leaders and administrators, within their scope;
-- deploying and migrating process versions by designers and administrators.
+- deploying and migrating process versions by designers and administrators;
+- sending a message or signal into the platform (`correlate`: it may reach any case or start one) by administrators.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from engine.identity import Actor, User
 ACTIONS = (
     "see_task", "see_case", "start", "accept", "claim", "unclaim", "delegate", "complete", "suspend", "resume",
     "terminate", "reassign", "retry", "extend", "stop_clock", "resume_clock", "read_statistics", "supervise",
-    "issue_letter", "act_on_alert", "deploy", "migrate",
+    "issue_letter", "act_on_alert", "deploy", "migrate", "correlate",
 )  # fmt: skip
 TASK_ACTIONS = frozenset({"see_task", "claim", "unclaim", "delegate", "complete"})
 SUPERVISOR_ACTIONS = frozenset({"suspend", "resume", "terminate", "reassign", "retry", "issue_letter", "act_on_alert"})
@@ -39,6 +40,7 @@ HANDLING_ROLES = frozenset({"reviewer", "approver", "legal_reviewer", "officer",
 EXTENSION_ROLES = frozenset({"leader", "approver"})
 VIEW_ROLES = frozenset({"supervisor", "leader", "admin"})
 DESIGN_ROLES = frozenset({"designer", "admin"})
+CORRELATE_ROLES = frozenset({"admin"})
 
 # English text of each reason; the pages translate the same keys through their message catalog.
 MESSAGES = {
@@ -234,8 +236,8 @@ def _on_task(s: Subject, action: str, task) -> Decision:
     params = {"task": task.id, "user": s.username}
     if action == "see_task":
         return _allow() if s.trusted or _reaches(actor, task) else _deny("task_not_offered", **params)
-    offered = s.trusted or set(task.candidate_users or ()) & people or set(task.candidate_groups or ()) & set(
-        actor.groups
+    offered = (
+        s.trusted or set(task.candidate_users or ()) & people or set(task.candidate_groups or ()) & set(actor.groups)
     )
     if task.assignee not in people and not offered:
         return _deny("task_not_offered", **params)
@@ -363,6 +365,9 @@ def decide(s: Subject, action: str, target: Target | None = None) -> Decision:
         return _watching(s, action, t)
     if action in ("deploy", "migrate"):
         refused = _needs(s, action, DESIGN_ROLES)
+        return _allow() if refused is None else refused
+    if action == "correlate":  # send a message or signal into the platform: it may reach any case, or start one
+        refused = _needs(s, action, CORRELATE_ROLES)
         return _allow() if refused is None else refused
     return _deny("unknown_action", action=action)
 

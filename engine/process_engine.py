@@ -9,7 +9,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import scheduler, stage_clocks, statistics_rollup, step, supervision_index, timekeeping, workflow
+from engine import (
+    correlation,
+    scheduler,
+    stage_clocks,
+    statistics_rollup,
+    step,
+    supervision_index,
+    timekeeping,
+    workflow,
+)
 from engine.attachments import AttachmentStore
 from engine.case_data import CASE_DATA_LIMIT
 from engine.catalog import CatalogService
@@ -21,6 +30,7 @@ from engine.sandbox import Sandbox
 from engine.services.calendar import CalendarService
 from engine.services.deadlines import DeadlineService
 from engine.services.history import HistoryService
+from engine.services.messaging import MessagingService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.saved_filters import SavedFilterService
@@ -58,6 +68,7 @@ class ProcessEngine:
         self.pipeline = self._declare_pipeline()
         self.repository = RepositoryService(self)
         self.runtime = RuntimeService(self)
+        self.messaging = MessagingService(self)  # messages and signals between cases
         self.tasks = TaskService(self)
         self.history = HistoryService(self)
         self.saved_filters = SavedFilterService(self)
@@ -76,6 +87,7 @@ class ProcessEngine:
             [
                 Phase("timers: the next timer before the step", scheduler.before_save, flow=True),
                 Phase("stage clocks", stage_clocks.before_save, flow=True),
+                Phase("messages and signals: waits and outbox", correlation.before_save, flow=True),
                 Phase("state", step.save_state, flow=True),
                 Phase("tasks", TaskProjection(due_by_stage=stage_clocks.task_due), flow=True),
                 Phase("timers: wake the workers", scheduler.after_save, flow=True),

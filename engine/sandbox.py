@@ -47,9 +47,10 @@ from engine.sandbox_guards import (
     SandboxError,
     SandboxTimeout,
     SandboxViolation,
+    ThrownEvent,
 )
 
-__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxViolation", "check"]
+__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxViolation", "ThrownEvent", "check"]
 
 _FILENAME = "<bpmn snippet>"
 
@@ -267,10 +268,18 @@ class Sandbox:
 
         Only plain values are kept: functions, classes, modules, iterators, names starting with "_" and new
         variables named like a builtin or helper are dropped. A `data` key equal to a helper name raises
-        SandboxError. If the script raises, the top-level keys of `data` are left as they were.
+        SandboxError. If the script raises, the top-level keys of `data` are left as they were, except when it
+        throws a BPMN error or escalation (ThrownEvent): what it assigned before the throw is kept.
         """
         compiled, namespace = self._namespace(script, "exec", data)
-        self._run(exec, compiled, namespace, "script")
+        try:
+            self._run(exec, compiled, namespace, "script")
+        except ThrownEvent:
+            self._write_back(namespace, data)  # a thrown BPMN error keeps what the script recorded before it
+            raise
+        self._write_back(namespace, data)
+
+    def _write_back(self, namespace: dict, data: dict) -> None:
         for key, value in namespace.items():
             if not isinstance(key, str) or key[:1] == "_":
                 continue

@@ -90,6 +90,28 @@ class SandboxTimeout(SandboxError):
     """The snippet ran longer than its time budget."""
 
 
+class ThrownEvent(SandboxError):
+    """A script threw a BPMN error or escalation (`throw_error`, `throw_escalation`): the script ends at that line,
+    keeping what it assigned before, and the engine hands the event to the boundary events that catch its code.
+    Being a SandboxError, no except block in the script can swallow it."""
+
+    def __init__(self, kind: str, code: str, message: str | None):
+        self.kind, self.code, self.message = kind, code, message
+        super().__init__(f"{kind} {code} was thrown outside a script task: only a script task can throw one")
+
+
+def _thrower(kind: str):
+    def throw(code, message=None, /):
+        if not isinstance(code, str) or not code.strip():
+            raise SandboxViolation(f"throw_{kind}() needs the {kind} code, a non-empty string, as its first argument")
+        if message is not None and not isinstance(message, str):
+            raise SandboxViolation(f"throw_{kind}(): the message, if given, must be a string")
+        raise ThrownEvent(kind, code.strip(), message)
+
+    throw.__name__ = f"throw_{kind}"
+    return throw
+
+
 # ---- run-time guards; their names start with "_" so snippets cannot reach them ---------------------
 
 
@@ -186,6 +208,8 @@ BUILTINS = {
     "enumerate": enumerate,
     "zip": zip,
     "range": _range,
+    "throw_error": _thrower("error"),
+    "throw_escalation": _thrower("escalation"),
     "int": int,
     "float": float,
     "str": str,

@@ -307,12 +307,21 @@ class TimerScheduler:
                 self.fired += fired
                 if fired:
                     self._dispatch()
+                self._deliver_messages()
                 due = next_due(self.engine)
             except Exception:  # noqa: BLE001 - the database may be away for a moment; the sweep retries
                 log.exception("timer drain failed")
                 continue
             if due is not None:
                 self.wake(max(due, self.engine.now() + MIN_REARM))
+
+    def _deliver_messages(self) -> None:
+        """Messages and signals still pending (a process stopped between a step's commit and their delivery):
+        delivered on every round, the safety sweep's included."""
+        try:
+            self.engine.messaging.deliver_pending()
+        except Exception:  # noqa: BLE001 - retried on the next round
+            log.exception("message delivery failed")
 
     def _dispatch(self) -> None:
         try:

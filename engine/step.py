@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import audit, workflow, workflow_clock
+from engine import audit, correlation, workflow, workflow_clock
 from engine.case_json import json_plain
 from engine.errors import CaseNotRunning, CaseScriptError, Conflict, NotFound
 from engine.store import AuditEvent, Case, ClockStop, HumanTask, StageClock
@@ -220,9 +220,17 @@ def run_step(engine, case_id: str | None, actor: str, action: str, apply: Callab
             step_on(engine, session, case, actor, action, apply, statuses=statuses, task_id=task_id,
                     load_flow=load_flow)  # fmt: skip
             engine.pipeline.finish(session)
-            return case
     except StepFailed as failed:
         raise record_failure(engine, actor, failed) from None
+    deliver_thrown(engine, session)
+    return case
+
+
+def deliver_thrown(engine, session: Session) -> None:
+    """After a committed transaction whose steps threw messages or signals: deliver them now (each receiving case
+    in its own transaction; what cannot be delivered now stays in the outbox for the worker's next round)."""
+    if session.info.pop(correlation.OUTBOX_KEY, False):
+        engine.messaging.deliver_pending()
 
 
 def step_on(engine, session: Session, case: Case, actor: str, action: str,

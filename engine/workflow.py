@@ -19,21 +19,22 @@ from uuid import UUID
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.specs.Join import Join
 
+from engine import workflow_errors
 from engine.case_data import CASE_DATA_LIMIT, CASE_KEY, CaseData, NotPlainData
-from engine.sandbox import Sandbox, SandboxError
+from engine.sandbox import SandboxError
+from engine.workflow_errors import EndedByError, UnhandledError
+from engine.workflow_events import EventExpressionError, Thrown, Throws, Wait, kind_of, waits
 from engine.workflow_parsing import describe
 from engine.workflow_persistence import ProcessBundle as ProcessBundle
 from engine.workflow_persistence import dump_spec as dump_spec
 from engine.workflow_persistence import dump_state, restore_state
 from engine.workflow_persistence import load_spec as load_spec
+from engine.workflow_scripts import script_engine as script_engine
+from engine.workflow_tasks import is_instance, is_multi_instance, legacy_data, merges_copies
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -58,48 +59,8 @@ class NotWaiting(EngineError):
     """The case is not waiting for the message that was sent."""
 
 
-class _EndedByError(Exception):
-    """Raised from the engine's own hook to stop its steps: an error end event's error was not caught."""
-
-
-@dataclass(frozen=True)
-class UnhandledError:
-    """An error end event threw an error that no boundary event or event subprocess caught: the process ended
-    abnormally (its other threads are cancelled) and the case is in `error`, not completed."""
-
-    element_id: str
-    code: str | None
-    name: str | None
-
-    @property
-    def message(self) -> str:
-        named = f" ({self.name})" if self.name and self.name != self.code else ""
-        return (f"error end event '{self.element_id}' threw error {self.code or '(no code)'}{named} and no boundary "
-                f"event or event subprocess caught it: the process ended abnormally")  # fmt: skip
-
-
-# --- the script environment ---------------------------------------------------------------------------------
-class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    def __init__(self, sandbox: Sandbox):
-        super().__init__({})
-        self.sandbox = sandbox
-
-    def evaluate(self, expression, context, external_context=None):
-        data = {**external_context, **context} if external_context else context
-        return self.sandbox.evaluate(expression, data)
-
-    def execute(self, script, context, external_context=None):
-        self.sandbox.execute(script, context)
-        return True
-
-
-def script_engine(sandbox: Sandbox) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=_SandboxEnvironment(sandbox))
-
-
 # --- running a case -----------------------------------------------------------------------------------------
 _MAX_ENGINE_ROUNDS = 100
-_UNHANDLED_KEY = "unhandled_error"  # in the root task's internal data: where and which error ended the case
 _CARRIES_DATA = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -120,8 +81,9 @@ class CaseWorkflow:
         self.wf = wf
         self.bundle = bundle
         if CASE_KEY not in wf.task_tree.internal_data:
-            CaseData.initialise(wf.task_tree, _legacy_data(wf))  # a state saved before the case kept its data
-        self.data = CaseData(wf.task_tree, self._find_task, _is_instance, _merges_copies)
+            CaseData.initialise(wf.task_tree, legacy_data(wf))  # a state saved before the case kept its data
+        self.data = CaseData(wf.task_tree, self._find_task, is_instance, merges_copies)
+        self.throws = Throws(bundle)
         self._walk: list | None = None  # the tasks that carry data, in tree order, while the workflow stands still
         self._moving = False
 
@@ -160,11 +122,12 @@ class CaseWorkflow:
 
         def did_complete(task):
             self.data.after(task)
+            self.throws.record(task, self._evaluate)
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if on_done and bpmn_id:
                 on_done(bpmn_id)
-            if isinstance(task.task_spec, EndEvent) and self._uncaught_errors():
-                raise _EndedByError()  # nothing else may run: the error ends the process here
+            if workflow_errors.stops_here(self.wf, task):
+                raise EndedByError()  # nothing else may run: the error ends the process here
 
         def steps():
             try:
@@ -175,42 +138,16 @@ class CaseWorkflow:
                     if not any(not t.task_spec.manual for t in self.wf.get_tasks(state=TaskState.READY)):
                         break
                     self.wf.do_engine_steps(self.data.before, did_complete)
-            except _EndedByError:
+            except EndedByError:
                 pass
-            self._end_on_unhandled_error()
+            workflow_errors.end_on_unhandled_error(self.wf)
 
         self._guarded(steps)
-
-    def _uncaught_errors(self) -> list:
-        return [e for e in self.wf.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
-
-    def _end_on_unhandled_error(self) -> None:
-        """When an error end event's error reached the top of the process uncaught (SpiffWorkflow only keeps it
-        among the workflow's events and runs on), end the process as BPMN says: every other thread is cancelled,
-        and the case remembers which end event threw which error."""
-        errors = self._uncaught_errors()
-        if not errors:
-            return
-        self.wf.bpmn_events = [e for e in self.wf.bpmn_events if e not in errors]
-        if _UNHANDLED_KEY not in self.wf.task_tree.internal_data:
-            definition = errors[0].event_definition
-            throwers = [
-                t for t in self.wf.get_tasks(state=TaskState.COMPLETED)
-                if isinstance(t.task_spec, EndEvent) and t.task_spec.event_definition == definition
-            ]  # fmt: skip
-            thrower = max(throwers, key=lambda t: t.last_state_change) if throwers else None
-            self.wf.task_tree.internal_data[_UNHANDLED_KEY] = {
-                "element": thrower.task_spec.bpmn_id if thrower is not None else None,
-                "code": definition.code,
-                "name": definition.name,
-            }
-            self.wf.cancel()
 
     @property
     def unhandled_error(self) -> UnhandledError | None:
         """The error that ended the process uncaught, if one did."""
-        found = self.wf.task_tree.internal_data.get(_UNHANDLED_KEY)
-        return UnhandledError(found["element"], found["code"], found["name"]) if found else None
+        return workflow_errors.unhandled_error(self.wf)
 
     def fire_due_timers(self, on_done: Callable[[str], None] | None = None) -> None:
         self._guarded(self.wf.refresh_timers)
@@ -224,6 +161,8 @@ class CaseWorkflow:
             raise ScriptFailure(None, str(exc)) from None
         except NotPlainData as exc:
             raise ScriptFailure(exc.element_id, exc.message) from None
+        except EventExpressionError as exc:
+            raise ScriptFailure(exc.element_id, str(exc)) from None
         except WorkflowException as exc:
             spec = getattr(exc, "task_spec", None)
             # The split after an activity's conditional flows (engine.workflow_flows) has no BPMN id of its own.
@@ -292,10 +231,10 @@ class CaseWorkflow:
         for task in self._tasks(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
             spec = task.task_spec
             bpmn_id = getattr(spec, "bpmn_id", None)
-            if bpmn_id not in bpmn_ids or _is_multi_instance(spec):
+            if bpmn_id not in bpmn_ids or is_multi_instance(spec):
                 continue
             parent = task.parent.task_spec if task.parent is not None else None
-            if parent is not None and _is_multi_instance(parent) and getattr(parent, "bpmn_id", None) == bpmn_id:
+            if parent is not None and is_multi_instance(parent) and getattr(parent, "bpmn_id", None) == bpmn_id:
                 item = getattr(parent, "input_item", None)
                 value = task.data.get(item.bpmn_id) if item is not None else None
                 found.append((bpmn_id, None if value is None else str(value)))
@@ -334,29 +273,54 @@ class CaseWorkflow:
         return bpmn_id
 
     def send_message(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
-        """Deliver a named message. Its fields become case data (on Camunda diagrams also the variable named
-        by camunda:resultVariable, default the message name)."""
-        for task, definition in self._waiting_definitions():
-            if type(definition).__name__ == "MessageEventDefinition" and definition.name == name:
-                self.data.write(task, payload)
-                if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
-                    body = {"payload": payload, "result_var": definition.result_var or name}
-                else:
-                    body = payload
-                event = BpmnEvent(definition, payload=body)
-                self._guarded(lambda event=event: self.wf.send_event(event))
-                # Behind an event-based gateway the catching event is a child of the gateway: give the payload
-                # to whichever task caught it, so its fields flow on as case data.
-                for caught in self.wf.get_tasks(state=TaskState.READY):
-                    caught_def = getattr(caught.task_spec, "event_definition", None)
-                    if getattr(caught_def, "name", None) == name:
-                        self.data.write(caught, payload)
-                self.run_engine_steps(on_done)
-                return
-        raise NotWaiting(f"the case is not waiting for message '{name}'")
+        """Deliver a named message to the (first) event waiting for it. Its fields become case data (on Camunda
+        diagrams also the variable named by camunda:resultVariable, default the message name)."""
+        self._deliver("message", name, payload, on_done)
+
+    def send_signal(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
+        """Deliver a signal to every event of the case waiting for it; its fields become case data."""
+        self._deliver("signal", name, payload, on_done)
+
+    def _deliver(self, kind: str, name: str, payload: dict, on_done: Callable[[str], None] | None) -> None:
+        catching = [(t, d) for t, d in self._waiting_definitions() if kind_of(d) == kind and d.name == name]
+        if not catching:
+            raise NotWaiting(f"the case is not waiting for {kind} '{name}'")
+        for task, _ in catching if kind == "signal" else catching[:1]:
+            self.data.write(task, payload)
+        definition = catching[0][1]
+        if hasattr(definition, "result_var"):  # the Camunda flavour wraps its payload
+            body = {"payload": payload, "result_var": definition.result_var or name}
+        else:
+            body = payload
+        event = BpmnEvent(definition, payload=body)
+        self._guarded(lambda: self.wf.send_event(event))
+        # Behind an event-based gateway the catching event is a child of the gateway: give the payload to
+        # whichever task caught it, so its fields flow on as case data.
+        for caught in self.wf.get_tasks(state=TaskState.READY):
+            caught_def = getattr(caught.task_spec, "event_definition", None)
+            if getattr(caught_def, "name", None) == name:
+                self.data.write(caught, payload)
+        self.run_engine_steps(on_done)
+
+    def waits(self) -> list[Wait]:
+        """The message and signal events the case waits at, with their correlation keys."""
+        try:
+            return waits(self.bundle, self._waiting_definitions(), self._evaluate)
+        except EventExpressionError as exc:
+            raise ScriptFailure(exc.element_id, str(exc)) from None
+
+    def outgoing(self) -> list[Thrown]:
+        """The messages and signals this step threw that leave the case (taken: asked once per step)."""
+        out = self.throws.outgoing(self.wf.bpmn_events)
+        self.wf.bpmn_events = [e for e in self.wf.bpmn_events if kind_of(e.event_definition) is None]
+        self.throws.recorded.clear()
+        return out
+
+    def _evaluate(self, expression: str) -> object:
+        return self.wf.script_engine.environment.evaluate(expression, self.current_data())
 
     def waiting_messages(self) -> list[str]:
-        return sorted({d.name for _, d in self._waiting_definitions() if type(d).__name__ == "MessageEventDefinition"})
+        return sorted({d.name for _, d in self._waiting_definitions() if kind_of(d) == "message"})
 
     def _waiting_definitions(self) -> Iterable:
         for task in list(self.wf.event_manager.tasks.values()):
@@ -417,35 +381,6 @@ class CaseWorkflow:
                 if getattr(t.task_spec, "bpmn_id", None)
             }
         )
-
-
-def _is_multi_instance(spec) -> bool:
-    return hasattr(spec, "input_item") and hasattr(spec, "task_spec")
-
-
-def _is_instance(task) -> bool:
-    """Whether the task is an instance of a multi-instance activity (loop iterations are not)."""
-    parent = task.parent.task_spec if task.parent is not None else None
-    return _is_multi_instance(parent) and parent.task_spec == task.task_spec.name
-
-
-def _merges_copies(spec) -> bool:
-    """Joins merge the copies of data their branches carried: what they leave is not a change of theirs."""
-    return isinstance(spec, Join)
-
-
-def _legacy_data(wf: BpmnWorkflow) -> dict:
-    """The variables of a case saved before they were kept apart: the newest copies win."""
-    if wf.is_completed():
-        return dict(wf.data or (wf.last_task.data if wf.last_task else {}))
-    data = dict(wf.task_tree.data)
-    for state in (TaskState.WAITING, TaskState.READY):
-        for task in wf.get_tasks(state=state):
-            if not _is_instance(task):
-                data.update(task.data)
-    if wf.last_task is not None and not _is_instance(wf.last_task):
-        data.update(wf.last_task.data)
-    return data
 
 
 def _workflow_message(exc: Exception) -> str:

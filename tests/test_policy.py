@@ -43,6 +43,7 @@ TABLE = {
     "act_on_alert":   ("NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "YNY", "NNN", "NNN", "NNN"),
     "deploy":         ("NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "YYY", "YYY", "NNN"),
     "migrate":        ("NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "YYY", "YYY", "NNN"),
+    "correlate":      ("NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "NNN", "YYY", "NNN"),
 }  # fmt: skip
 SITUATIONS = ("own", "other", "backup")
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from engine.sandbox import Sandbox, SandboxError, SandboxTimeout, SandboxViolation, check
+from engine.sandbox import Sandbox, SandboxError, SandboxTimeout, SandboxViolation, ThrownEvent, check
 
 BUDGET = 0.2
 
@@ -374,3 +374,38 @@ def test_compiled_code_is_cached(sandbox):
     hits = _compile.cache_info().hits
     sandbox.evaluate(source, {"cached_marker_variable": 2})
     assert _compile.cache_info().hits == hits + 1
+
+
+def test_a_thrown_bpmn_error_keeps_what_the_script_recorded_before_it(sandbox):
+    data = {"complete": False}
+    script = "reason = 'identity card missing'\nif not complete:\n    throw_error('INCOMPLETE', reason)\nlater = 1"
+    with pytest.raises(ThrownEvent) as thrown:
+        sandbox.execute(script, data)
+    assert (thrown.value.kind, thrown.value.code, thrown.value.message) == ("error", "INCOMPLETE", "identity card missing")
+    assert data == {"complete": False, "reason": "identity card missing"}
+
+
+def test_a_script_cannot_swallow_its_own_throw(sandbox):
+    script = "try:\n    throw_escalation('LARGE_AMOUNT')\nexcept Exception:\n    swallowed = True\nfinally:\n    done = 1"
+    data: dict = {}
+    with pytest.raises(ThrownEvent) as thrown:
+        sandbox.execute(script, data)
+    assert thrown.value.kind == "escalation" and "swallowed" not in data
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        ("throw_error('')", "needs the error code, a non-empty string"),
+        ("throw_error(42)", "needs the error code, a non-empty string"),
+        ("throw_escalation('X', 3)", "the message, if given, must be a string"),
+    ],
+)
+def test_a_throw_needs_a_code_and_a_string_message(sandbox, call, words):
+    with pytest.raises(SandboxViolation, match=words):
+        sandbox.execute(call, {})
+
+
+def test_a_condition_cannot_throw(sandbox):
+    with pytest.raises(ThrownEvent, match="only a script task can throw one"):
+        sandbox.evaluate("throw_error('X')", {})

@@ -234,6 +234,19 @@ def openapi():
     return document()
 
 
+# -- messages and signals between cases
+@bp.post("/messages")
+def send_message():
+    body = _body()
+    return _engine().messaging.send(_actor(), "message", body.get("name"), key=body.get("key"), data=body.get("data"))
+
+
+@bp.post("/signals")
+def send_signal():
+    body = _body()
+    return _engine().messaging.send(_actor(), "signal", body.get("name"), key=body.get("key"), data=body.get("data"))
+
+
 @bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_path(unknown: str):
     """Unknown API paths and wrong methods answer in JSON too (routing errors never reach a blueprint)."""

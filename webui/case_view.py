@@ -38,6 +38,7 @@ ACTIONS = {
     "task_delegated": N_("转办"),
     "task_completed": N_("办理完成"),
     "message_received": N_("收到"),
+    "signal_received": N_("收到信号"),
     "timers_fired": N_("时限到达"),
     "case_suspended": N_("已挂起"),
     "case_resumed": N_("已恢复"),

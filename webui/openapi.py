@@ -41,7 +41,23 @@ _CLOCK = {
     "provisional": {"type": "boolean"},
 }
 
+_OUTCOME = {
+    "type": "object", "required": ["outcome"],
+    "properties": {"outcome": {"enum": ["delivered", "started", "refused"]}, "case_id": _NULLABLE_STRING,
+                   "receipt_no": _NULLABLE_STRING, "process": _STRING, "reason": _STRING},
+}  # fmt: skip
+
 SCHEMAS = {
+    "EventMessage": {
+        "type": "object", "required": ["id", "kind", "name", "status", "outcome", "sent_at"],
+        "properties": {
+            "id": {"type": "integer"}, "kind": {"enum": ["message", "signal"]}, "name": _STRING,
+            "key": _NULLABLE_STRING, "data": {"type": "object"}, "sent_by": _STRING,
+            "source_case_id": _NULLABLE_STRING, "source_element": _NULLABLE_STRING, "sent_at": _STRING,
+            "status": {"enum": ["pending", "delivering", "delivered", "undeliverable"]},
+            "outcome": {"type": "array", "items": _OUTCOME}, "settled_at": _NULLABLE_STRING,
+        },
+    },
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "string", "description": "One line for a person"}},
@@ -142,7 +158,7 @@ def document() -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A token from POST /token"}},
         },
-        "paths": {**_task_paths(), **_case_paths()},
+        "paths": {**_task_paths(), **_case_paths(), **_message_paths()},
     }  # fmt: skip
     for path, operations in openapi_paths().items():  # the supervision endpoints share some paths (GET /cases)
         doc["paths"].setdefault(path, {}).update(operations)
@@ -221,4 +237,41 @@ def _case_paths() -> dict:
         }},
         "/openapi.json": {"get": {"summary": "This document",
                                   "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+    }  # fmt: skip
+
+
+def _message_paths() -> dict:
+    body = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": _STRING, "data": {"type": "object", "description": "Its fields become case data"}},
+    }
+    keyed = {
+        **body,
+        "properties": {
+            **body["properties"],
+            "key": {
+                **_STRING,
+                "description": "The correlation key the waiting case waits for (its receipt number unless the "
+                "catch event's correlationKey property names another)",
+            },
+        },
+    }
+    answer = {
+        "200": _json(
+            _ref("EventMessage"), "What became of it: delivered (cases reached or started) or kept as undeliverable"
+        ),
+        **_errors(400, 401, 403, 422),
+    }
+    return {
+        "/messages": {"post": {
+            "summary": "Send a BPMN message: to the running cases waiting with its key, else it starts the processes "
+                       "with that message start event, else it is kept as undeliverable (administrators)",
+            "security": _SECURED, "requestBody": _body(keyed), "responses": answer,
+        }},
+        "/signals": {"post": {
+            "summary": "Broadcast a BPMN signal to every running case waiting for it and to every process that "
+                       "starts on it (administrators)",
+            "security": _SECURED, "requestBody": _body(body), "responses": answer,
+        }},
     }  # fmt: skip

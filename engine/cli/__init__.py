@@ -84,8 +84,12 @@ def acting_options(*, reason: bool = True):
                                  "the audit trail with --reason and the operator's login).")(func)  # fmt: skip
         if reason:
             func = click.option("--reason", help="Why the override is needed (required with --override).")(func)
-        return click.option("--as", "username", required=True,
-                            help="An existing user: the command acts with exactly that user's rights.")(func)
+        return click.option(
+            "--as",
+            "username",
+            required=True,
+            help="An existing user: the command acts with exactly that user's rights.",
+        )(func)
 
     return wrap
 
@@ -110,7 +114,7 @@ def main(ctx: click.Context, db: str | None, forms: str) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `main` when imported; they import `main` from here, so they load last.
-    from engine.cli import catalog, identity, process, time_limits  # noqa: F401 - lazy: they import this module
+    from engine.cli import catalog, identity, messaging, process, time_limits  # noqa: F401 - lazy: they import this module
 
 
 _register()

@@ -36,9 +36,14 @@ def user() -> None:
 @click.argument("name")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
 @click.option("--department", required=True, help="Department code.")
-@click.option("--role", "roles", multiple=True, required=True,
-              help="A built-in role (clerk, reviewer, approver ...) or any lower-case group role a diagram names, "
-                   "e.g. investigator (repeatable).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="A built-in role (clerk, reviewer, approver ...) or any lower-case group role a diagram names, "
+    "e.g. investigator (repeatable).",
+)
 @click.option("--display-name", default=None, help="Name shown in the pages (e.g. 张伟).")
 @click.pass_context
 @handled

@@ -28,8 +28,10 @@ def init(ctx):
     engine = _engine(ctx)
     upgrade(engine.db)
     filled = engine.deadlines.fill_task_instants()  # open tasks kept before their rows had a clock's instants
-    click.echo(f"schema ready ({engine.db.dialect})" + (f"; {filled} open tasks given their clock's instants"
-                                                       if filled else ""))  # fmt: skip
+    waiting = engine.messaging.fill_waits()  # running cases kept before their message waits were recorded
+    click.echo(f"schema ready ({engine.db.dialect})"
+               + (f"; {filled} open tasks given their clock's instants" if filled else "")
+               + (f"; {waiting} waiting cases given their message and signal waits" if waiting else ""))  # fmt: skip
 
 
 @main.command()
@@ -172,20 +174,6 @@ def complete(ctx, task, data, username, override, reason):
     click.echo(f"{t.id} completed; case {case['receipt_no']} is {case['status']}")
     for nxt in case["tasks"]:
         click.echo(f"  next: {nxt['id']}\t{nxt['bpmn_id']}\t{nxt['name'] or ''}")
-
-
-@main.command()
-@click.argument("case_id")
-@click.argument("name")
-@click.option("--data", help="The message payload as a JSON object.")
-@click.option("--as", "actor", default="system", show_default=True)
-@click.pass_context
-@handled
-def message(ctx, case_id, name, data, actor):
-    """Send a named BPMN message to a waiting case."""
-    engine = _engine(ctx)
-    case = engine.runtime.send_message(engine.runtime.get(case_id).id, name, _data(data), actor=actor)
-    click.echo(f"{case.receipt_no} received '{name}'; status {case.status}")
 
 
 def _status_command(name: str, help_text: str):

@@ -125,7 +125,9 @@ def _refuse_taken_ids(parsed, filename: str, latest_of: dict, new_version_of: Co
     keys = {bundle.key for bundle in parsed.processes}
     findings = [
         Finding(
-            filename, 0, key,
+            filename,
+            0,
+            key,
             f"--new-version-of {key}: this file has no executable process '{key}'; name a process of this file",
         )  # fmt: skip
         for key in new_version_of
@@ -137,7 +139,9 @@ def _refuse_taken_ids(parsed, filename: str, latest_of: dict, new_version_of: Co
             continue
         findings.append(
             Finding(
-                filename, diagram.line_of(parsed.root, bundle.key) or 0, bundle.key,
+                filename,
+                diagram.line_of(parsed.root, bundle.key) or 0,
+                bundle.key,
                 f"process id '{bundle.key}' is already deployed from {latest.filename} (v{latest.version}); if "
                 f"this file is its next version, deploy with --new-version-of {bundle.key}, else give the "
                 f"process another id",

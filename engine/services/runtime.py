@@ -12,7 +12,7 @@ from engine.case_json import case_json, check_json_object
 from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
 from engine.receipts import next_receipt_no
-from engine.step import StepContext, StepFailed, reopen_after_error, run_step, step_on
+from engine.step import StepContext, StepFailed, deliver_thrown, reopen_after_error, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
 
 _PREFIX = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -48,9 +48,10 @@ class RuntimeService:
 
     def start(self, process_key: str, data: dict | None = None, *, started_by: str = "system",
               version: int | None = None, receipt_prefix: str | None = None,
-              override: policy.Override | None = None) -> Case:  # fmt: skip
+              override: policy.Override | None = None, event: tuple[str, str] | None = None) -> Case:  # fmt: skip
         """Start a case on the latest (or given) version of a process; one transaction, nothing left behind
-        when a script in the diagram fails."""
+        when a script in the diagram fails. `event` (kind, name): the message or signal whose start event
+        starts it (engine.services.messaging); its payload is `data`."""
         data = check_json_object(data)
         pv = self.engine.repository.get(process_key, version)
         prefix = (receipt_prefix or re.sub(r"[^A-Z0-9]", "", pv.key.upper())[:8] or "CASE").upper()
@@ -73,10 +74,17 @@ class RuntimeService:
 
                 def apply(ctx: StepContext) -> dict:
                     flow.run_engine_steps(ctx.record)
-                    return {"process": pv.key, "version": pv.version, "data": data, **policy.override_payload(override)}
+                    started_on = {}
+                    if event is not None:
+                        kind, name = event
+                        (flow.send_message if kind == "message" else flow.send_signal)(name, data, ctx.record)
+                        started_on = {"started_on": {"kind": kind, "name": name}}
+                    return {"process": pv.key, "version": pv.version, "data": data, **started_on,
+                            **policy.override_payload(override)}  # fmt: skip
 
                 step_on(engine, session, case, started_by, "case_started", apply, flow=flow)
                 engine.pipeline.finish(session)
+            deliver_thrown(engine, session)
             return case
         except StepFailed as failed:
             raise CaseScriptError("(not started)", failed.failure.element_id, failed.failure.message) from None
@@ -84,18 +92,26 @@ class RuntimeService:
             raise CaseScriptError("(not started)", failure.element_id, failure.message) from None
 
     def send_message(self, case_id: str, name: str, payload: dict | None = None, *, actor: str = "system") -> Case:
-        payload = check_json_object(payload, "message payload")
+        """Deliver a message to one case waiting for it (engine.services.messaging finds the cases by key)."""
+        return self._deliver(case_id, "message", name, payload, actor)
+
+    def send_signal(self, case_id: str, name: str, payload: dict | None = None, *, actor: str = "system") -> Case:
+        """Deliver a signal to every event of one case waiting for it."""
+        return self._deliver(case_id, "signal", name, payload, actor)
+
+    def _deliver(self, case_id: str, kind: str, name: str, payload: dict | None, actor: str) -> Case:
+        payload = check_json_object(payload, f"{kind} payload")
 
         def apply(ctx: StepContext):
             try:
-                ctx.flow.send_message(name, payload, ctx.record)
+                (ctx.flow.send_message if kind == "message" else ctx.flow.send_signal)(name, payload, ctx.record)
             except workflow.NotWaiting:
                 waiting = ", ".join(ctx.flow.waiting_messages()) or "no message"
-                raise GovflowError(f"case {ctx.case.receipt_no} is not waiting for message '{name}' (waiting for: "
+                raise GovflowError(f"case {ctx.case.receipt_no} is not waiting for {kind} '{name}' (waiting for: "
                                    f"{waiting})") from None  # fmt: skip
-            return {"message": name, "data": payload}
+            return {kind: name, "data": payload}
 
-        return run_step(self.engine, case_id, actor, "message_received", apply)
+        return run_step(self.engine, case_id, actor, f"{kind}_received", apply)
 
     def fire_timers(self, case_id: str, *, actor: str = "scheduler") -> Case:
         """Fire the case's timers that are due now and run what follows."""

@@ -4,6 +4,7 @@ from engine.store.catalog import CatalogItem  # noqa: F401
 from engine.store.db import Database, database_url
 from engine.store.identity import ApiToken, AttachmentRecord, Department, Membership  # noqa: F401
 from engine.store.inbox_filters import SavedFilter  # noqa: F401
+from engine.store.messaging import EventMessage, EventSubscription  # noqa: F401
 from engine.store.migrate import upgrade
 from engine.store.models import (
     AuditEvent,

@@ -31,17 +31,37 @@ class SupervisedCase(Base):
         # PostgreSQL: index-only scans for the colour counts (open cases of a scope) and the statistics of a
         # window, and pattern ops so that receipt-number prefix searches use an index.
         Index(
-            "ix_supervision_open_cover", "department", postgresql_where=text("is_open"),
-            postgresql_include=["due_at", "warn_at", "statutory_due_at", "clock_stopped", "stopped_colour",
-                                "created_at", "status", "case_id"],
+            "ix_supervision_open_cover",
+            "department",
+            postgresql_where=text("is_open"),
+            postgresql_include=[
+                "due_at",
+                "warn_at",
+                "statutory_due_at",
+                "clock_stopped",
+                "stopped_colour",
+                "created_at",
+                "status",
+                "case_id",
+            ],
         ).ddl_if(dialect="postgresql"),
         Index(
-            "ix_supervision_stats_cover", "created_at",
-            postgresql_include=["department", "item_code", "officer", "status", "on_time", "working_days",
-                                "clock_stop_days", "extensions"],
+            "ix_supervision_stats_cover",
+            "created_at",
+            postgresql_include=[
+                "department",
+                "item_code",
+                "officer",
+                "status",
+                "on_time",
+                "working_days",
+                "clock_stop_days",
+                "extensions",
+            ],
         ).ddl_if(dialect="postgresql"),
-        Index("ix_supervision_receipt_prefix", "receipt_no", postgresql_ops={"receipt_no": "varchar_pattern_ops"})
-        .ddl_if(dialect="postgresql"),
+        Index(
+            "ix_supervision_receipt_prefix", "receipt_no", postgresql_ops={"receipt_no": "varchar_pattern_ops"}
+        ).ddl_if(dialect="postgresql"),
         Index("ix_supervision_created", "created_at"),
         Index("ix_supervision_item", "item_code", "created_at"),
         Index("ix_supervision_applicant", "applicant_name"),
