@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from alembic import command
 
 from engine import public_status
+from engine.store import upgrade
+from engine.store.migrate import alembic_config
 from tests import procedures_kit as kit
 from tests.procedures_kit import procedures_fixture  # noqa: F401 - the `procedures` fixture
 from tests.web_helpers import accept_case, login, start_case, text
@@ -130,3 +133,12 @@ def test_the_receipt_prints_the_check_code_and_a_qr_code_of_the_lookup(site, app
 def test_a_visitor_who_is_not_signed_in_is_offered_the_lookup_not_the_inbox(app):
     page = text(app.test_client().get("/guide-that-does-not-exist"))
     assert "办件进度查询" in page and 'href="/status"' in page and "返回我的待办" not in page
+
+
+def test_cases_kept_before_check_codes_get_one_at_the_upgrade(site, accepted):
+    command.downgrade(alembic_config(site.db), "0011")
+    upgrade(site.db)
+    code = site.runtime.describe(accepted["id"])["check_code"]
+    assert re.fullmatch(f"[{public_status.CHECK_ALPHABET}]{{6}}", code) and code != accepted["check_code"]
+    assert public_status.look_up(site, accepted["receipt_no"], code) is not None
+    assert public_status.look_up(site, accepted["receipt_no"], accepted["check_code"]) is None

@@ -21,8 +21,8 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # engine.public_status.CHECK_ALPHA
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("check_code", sa.String(16), nullable=True))
+    # plain ALTER TABLE (SQLite has ADD/DROP COLUMN): a batch copy of `cases` would break the rows referring to it
+    op.add_column("cases", sa.Column("check_code", sa.String(16), nullable=True))
     cases = sa.table("cases", sa.column("id", sa.String), sa.column("check_code", sa.String))
     connection = op.get_bind()
     ids = [row[0] for row in connection.execute(sa.select(cases.c.id).where(cases.c.check_code.is_(None)))]
@@ -32,5 +32,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("check_code")
+    op.drop_column("cases", "check_code")
