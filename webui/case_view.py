@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 
 from engine import stages
@@ -100,9 +100,7 @@ def _directory() -> dict:
     """People, departments and roles by code, read once per request."""
     cached = g.get("govflow_names") if has_request_context() else None
     if cached is None:
-        from webui.context import engine
-
-        identity = engine().identity
+        identity = current_app.extensions["govflow"].identity  # the app's engine (webui.context reads it so too)
         cached = {
             "people": identity.display_names(),
             "departments": {d.code: d.name for d in identity.departments()},
