@@ -96,7 +96,8 @@ def test_init_gives_tasks_kept_before_the_clock_instants_those_of_their_clock(pr
     done = subprocess.run([sys.executable, "-m", "engine.cli", "--db", database_url, "init"], capture_output=True,
                           text=True, cwd=ROOT, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("; 1 open tasks given their clock's instants"), done.stdout
+    # (the same init may also record the case's message waits: the downgrade took their table along)
+    assert "; 1 open tasks given their clock's instants" in done.stdout, done.stdout
     with engine.db.session() as session:
         row, own = session.get(HumanTask, review.id), session.get(HumanTask, "own-due")
         assert (row.due_at, row.warn_at, row.statutory_due_at) == kept
