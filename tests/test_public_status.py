@@ -15,7 +15,7 @@ from engine.store.migrate import alembic_config
 from tests import procedures_kit as kit
 from tests.procedures_kit import procedures_fixture  # noqa: F401 - the `procedures` fixture
 from tests.web_helpers import accept_case, login, start_case, text
-from webui import create_app
+from webui import create_app, public
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -123,7 +123,10 @@ def test_the_receipt_prints_the_check_code_and_a_qr_code_of_the_lookup(site, app
     page = text(client.get(f"/accept/cases/{accepted['id']}/receipt"))
     assert accepted["check_code"] in page
     assert 'class="qr" src="data:image/svg+xml' in page
-    assert f"/status?receipt_no={accepted['receipt_no']}&amp;code={accepted['check_code']}" in page
+    with app.test_request_context():  # the QR code carries the lookup's address with the number and the code
+        link = public.status_link(accepted["receipt_no"], accepted["check_code"])
+        assert f"/status?receipt_no={accepted['receipt_no']}&code={accepted['check_code']}" in link
+        assert public.qr_data_uri(link) in page.replace("&amp;", "&")
     # the QR code's address opens the status straight away
     scanned = app.test_client().get("/status", query_string={"receipt_no": accepted["receipt_no"],
                                                               "code": accepted["check_code"]})  # fmt: skip
