@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, select
+from sqlalchemy import String, and_, cast, func, select
 
 from engine import escalation, policy, statistics_rollup
 from engine.deadlines import calendar_for
@@ -50,7 +50,26 @@ class AlertFilter:
     department: str | None = None
     officer: str | None = None
     include_closed: bool = False
-    limit: int = 200
+    limit: int = 200  # alerts per page
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    """One page of the board: its alerts, how many match the filter in all, and where the page stands."""
+
+    rows: list[dict]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+MAX_PER_PAGE = 200
+MAX_BULK = 200  # alerts acknowledged with one note at most (a page of the board)
 
 
 def _require_supervisor(engine, user, action: str, department: str | None = None) -> None:
@@ -66,7 +85,32 @@ def _reason(text: str | None, what: str = "note") -> str:
 
 
 def list_alerts(engine, scope: Scope, f: AlertFilter = AlertFilter()) -> list[dict]:
-    """Alerts of the scope, newest first: open ones only unless `include_closed`."""
+    """Alerts of the scope, newest first: open ones only unless `include_closed`; one page of `f.limit`."""
+    return alert_page(engine, scope, f).rows
+
+
+def alert_page(engine, scope: Scope, f: AlertFilter = AlertFilter()) -> AlertPage:
+    """One page of the scope's alerts matching the filter (newest first) and how many match in all, both counted
+    by the database."""
+    if f.page < 1 or not 1 <= f.limit <= MAX_PER_PAGE:
+        raise InvalidData(f"page must be ≥ 1 and per_page between 1 and {MAX_PER_PAGE}", [("page", "range")])
+    a = SupervisionAlert
+    cond = _conditions(engine, scope, f)
+    query = select(a).where(*cond).order_by(a.raised_at.desc(), a.id.desc())
+    with engine.db.session() as session:
+        total = session.scalar(select(func.count()).select_from(a).where(*cond))
+        alerts = session.scalars(query.limit(f.limit).offset((f.page - 1) * f.limit)).all()
+        ids = [x.id for x in alerts]
+        actions: dict[int, list[AlertAction]] = {}
+        if ids:
+            for act in session.scalars(
+                select(AlertAction).where(AlertAction.alert_id.in_(ids)).order_by(AlertAction.id)
+            ):
+                actions.setdefault(act.alert_id, []).append(act)
+    return AlertPage([_alert_json(x, actions.get(x.id, [])) for x in alerts], total, f.page, f.limit)
+
+
+def _conditions(engine, scope: Scope, f: AlertFilter) -> list:
     a = SupervisionAlert
     cond = []
     if scope.departments is not None:
@@ -79,16 +123,7 @@ def list_alerts(engine, scope: Scope, f: AlertFilter = AlertFilter()) -> list[di
         cond.append(cast(a.officers, String).like(f'%"{f.officer}"%'))
     if not f.include_closed:
         cond.append(open_alert_condition())
-    with engine.db.session() as session:
-        alerts = session.scalars(select(a).where(*cond).order_by(a.raised_at.desc(), a.id.desc()).limit(f.limit)).all()
-        ids = [x.id for x in alerts]
-        actions: dict[int, list[AlertAction]] = {}
-        if ids:
-            for act in session.scalars(
-                select(AlertAction).where(AlertAction.alert_id.in_(ids)).order_by(AlertAction.id)
-            ):
-                actions.setdefault(act.alert_id, []).append(act)
-    return [_alert_json(x, actions.get(x.id, [])) for x in alerts]
+    return cond
 
 
 def _alert_json(alert: SupervisionAlert, actions: list[AlertAction]) -> dict:
@@ -119,17 +154,51 @@ def acknowledge(engine, user, alert_id: int, note: str) -> dict:
     note = _reason(note)
     scope = scope_of(engine, user)
     with engine.db.session() as session, session.begin():
-        alert = _alert_in_scope(session, scope, alert_id)
-        done = session.scalars(
-            select(AlertAction).where(AlertAction.alert_id == alert_id, AlertAction.kind == "acknowledge")
-        ).first()  # fmt: skip
-        if done is not None:
-            raise InvalidData(f"alert {alert_id} was already acknowledged by {done.acted_by}")
-        session.add(AlertAction(alert_id=alert.id, kind="acknowledge", note=note, acted_by=user.username,
-                                acted_at=engine.now()))  # fmt: skip
-        statistics_rollup.alert_acknowledged(session, alert.id)
+        done = _acknowledgements(session, [alert_id])
+        if done:
+            raise InvalidData(f"alert {alert_id} was already acknowledged by {done[alert_id]}")
+        _acknowledge(engine, session, user, _alert_in_scope(session, scope, alert_id), note)
         statistics_rollup.write(session)  # not a case step: the roll-up is written here, before the commit
     return {"alert_id": alert_id, "acknowledged_by": user.username}
+
+
+def acknowledge_all(engine, user, alert_ids, note: str) -> dict:
+    """Close several alerts with one note, each recorded as its own acknowledgement, in one transaction: all of
+    them or, when one is not in the scope, none. Alerts someone acknowledged meanwhile are left as they are and
+    named in `already`."""
+    _require_supervisor(engine, user, "act_on_alert")
+    note = _reason(note)
+    try:
+        ids = list(dict.fromkeys(int(i) for i in alert_ids))
+    except (TypeError, ValueError):
+        raise InvalidData("an alert is named by its number", [("alert_id", "not a number")]) from None
+    if not ids:
+        raise InvalidData("choose the alerts to acknowledge", [("alert_id", "required")])
+    if len(ids) > MAX_BULK:
+        raise InvalidData(f"at most {MAX_BULK} alerts at once", [("alert_id", "too many")])
+    scope = scope_of(engine, user)
+    with engine.db.session() as session, session.begin():
+        alerts = [_alert_in_scope(session, scope, i) for i in ids]
+        done = _acknowledgements(session, ids)
+        for alert in alerts:
+            if alert.id not in done:
+                _acknowledge(engine, session, user, alert, note)
+        statistics_rollup.write(session)
+    return {"acknowledged": [i for i in ids if i not in done], "already": sorted(done), "by": user.username}
+
+
+def _acknowledgements(session, ids: list[int]) -> dict[int, str]:
+    """Who acknowledged which of these alerts already."""
+    found = select(AlertAction.alert_id, AlertAction.acted_by).where(
+        AlertAction.alert_id.in_(ids), AlertAction.kind == "acknowledge"
+    )
+    return dict(session.execute(found).all())
+
+
+def _acknowledge(engine, session, user, alert: SupervisionAlert, note: str) -> None:
+    session.add(AlertAction(alert_id=alert.id, kind="acknowledge", note=note, acted_by=user.username,
+                            acted_at=engine.now()))  # fmt: skip
+    statistics_rollup.alert_acknowledged(session, alert.id)
 
 
 def issue_letter(engine, user, alert_id: int, department: str, reply_workdays: int, note: str) -> dict:

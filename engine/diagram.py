@@ -27,6 +27,7 @@ FLOW_NODE_TAGS = frozenset(
         "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
     }
 )  # fmt: skip
+CONTAINER_TAGS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 
 _ISO_LITERAL = re.compile(
     r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
@@ -182,8 +183,15 @@ def element_facts(process: etree._Element) -> dict[str, dict]:
             "form_key": form_key,
             "documentation": _documentation(el),
             "properties": _properties(el),
+            "within": _container(el),
         }
     return facts
+
+
+def _container(el: etree._Element) -> str | None:
+    """The id of the sub-process (or transaction) a flow node lies directly in; None at the process's top."""
+    parent = el.getparent()
+    return parent.get("id") if parent is not None and local(parent.tag) in CONTAINER_TAGS else None
 
 
 def construct(el: etree._Element) -> str:

@@ -60,3 +60,23 @@ def stage_label(stage: str, translate=None, instance_name=None, element_name=Non
     if instance and instance_name is not None:
         instance = instance_name(instance)
     return f"{name}（{instance}）" if instance else name
+
+
+def keys_named(text: str, translate=None, element_names: dict[str, str] | None = None) -> list[str]:
+    """The stages a person means by `text`, as a filter asks for them: the keys whose name (in Chinese, or as
+    `translate` gives it) is `text`, the activities declaring no stage whose diagram name (`element_names`: id →
+    name) is `text`, else those whose name contains it; a key given as such is itself. Letter case and spaces
+    around do not matter; a text naming nothing gives no key."""
+    wanted = (text or "").strip().casefold()
+    if not wanted:
+        return []
+    names: dict[str, set[str]] = {key: {name} for key, name in TASK_STAGES.items()}
+    if translate is not None:
+        for key, name in TASK_STAGES.items():
+            names[key].add(translate(name))
+    for bpmn_id, name in (element_names or {}).items():
+        if bpmn_id not in names and name:
+            names[bpmn_id] = {name}
+    folded = {key: {n.strip().casefold() for n in found if n} for key, found in names.items()}
+    exact = [key for key, found in folded.items() if wanted in found or key.casefold() == wanted]
+    return exact or [key for key, found in folded.items() if any(wanted in n for n in found)]

@@ -20,9 +20,10 @@ from engine.case_lookup import case_not_found, find_case
 from engine.clock import LOCAL_TZ
 from engine.colour import COLOURS, Columns, Thresholds, colour_in, colour_sql, thresholds_for
 from engine.errors import InvalidData
-from engine.stages import stage_label
+from engine.stages import keys_named, stage_label
+from engine.store import ProcessVersion
 from engine.store.supervision import SupervisedCase
-from engine.supervision_index import OPEN_STATUSES, colour_at
+from engine.supervision_index import OPEN_STATUSES, colour_at, steps
 
 STATUSES = ("running", "suspended", "error", "completed", "terminated")
 SORTS = {
@@ -79,7 +80,10 @@ class CaseFilter:
     applicant: str | None = None
     item: str | None = None
     department: str | None = None
-    stage: str | None = None
+    stage: str | None = None  # a stage as a person names it (受理, 协办审查, an activity's name) or its key
+    # The stages `stage` names, when the caller resolved them in the reader's language (`stage_keys`); None:
+    # the list resolves the Chinese names itself.
+    stage_keys: list[str] | None = None
     status: str | None = None
     colour: str | None = None
     officer: str | None = None
@@ -195,9 +199,8 @@ def _conditions(engine, scope: Scope, f: CaseFilter, at: Thresholds | None = Non
     if f.officer:
         cond.append(t.officer == f.officer)
     if f.stage:
-        s = _escape_like(f.stage)
-        cond.append(or_(t.stage == f.stage, t.stage.like(f"{s},%", escape="\\"), t.stage.like(f"%,{s}", escape="\\"),
-                        t.stage.like(f"%,{s},%", escape="\\")))  # fmt: skip
+        keys = f.stage_keys if f.stage_keys is not None else stage_keys(engine, f.stage)
+        cond.append(or_(false(), *(_at_stage(key) for key in keys)))
     if f.status:
         cond.append(t.status == f.status)
     if f.stage or f.status in OPEN_STATUSES:
@@ -213,6 +216,27 @@ def _conditions(engine, scope: Scope, f: CaseFilter, at: Thresholds | None = Non
     if with_colour and f.colour:
         cond.append(colour_condition(f.colour, at or thresholds_for(engine)))
     return cond
+
+
+def _at_stage(key: str):
+    """SQL: the case stands at stage `key` (one of the row's stages, any instance of a stage run per instance)."""
+    t, k = SupervisedCase.stage, _escape_like(key)
+    parts = [t == key, t.like(f"{k},%", escape="\\"), t.like(f"%,{k}", escape="\\"), t.like(f"%,{k},%", escape="\\")]
+    return or_(*parts, t.like(f"{k}:%", escape="\\"), t.like(f"%,{k}:%", escape="\\"))
+
+
+def stage_keys(engine, text: str, translate=None) -> list[str]:
+    """The stage keys (and ids of activities declaring no stage) `text` names: `engine.stages.keys_named` over
+    the names of the deployed diagrams' activities, the stage names translated by `translate` when given."""
+    with engine.db.session() as session:
+        facts = [e or {} for e in session.scalars(select(ProcessVersion.elements))]
+    names = {}
+    for elements in facts:
+        for bpmn_id in steps(elements):
+            element = elements.get(bpmn_id) or {}
+            if not (element.get("properties") or {}).get("stage") and element.get("name"):
+                names[bpmn_id] = element["name"]
+    return keys_named(text, translate, names)
 
 
 def _has_identity(engine) -> bool:

@@ -16,6 +16,7 @@ from engine import rules, statistics_rebuild, statistics_rollup, task_projection
 from engine.calendar import WorkdayCalendar
 from engine.colour import Thresholds, colour_of, policy_of, thresholds_for
 from engine.deadlines import ClockFacts, Interval, calendar_for, supervision_summary
+from engine.diagram import CONTAINER_TAGS
 from engine.stage_clocks import EFFECTS_KEY, StepClocks
 from engine.store import AuditEvent, Case, ClockStop, StageClock
 from engine.store.supervision import SupervisedCase
@@ -118,7 +119,7 @@ def refresh(engine, session, case: Case, event: AuditEvent | None = None, *, row
         active = [a for a in event.payload["active"] if isinstance(a, str)]
         elements = _elements(engine, session, case)
         row.active = _text(",".join(active), 500)
-        stages = dict.fromkeys(_stage_of(elements.get(a) or {}) or a for a in active if _is_activity(elements, a))
+        stages = dict.fromkeys(_stage_of(elements.get(a) or {}) or a for a in current_steps(elements, active))
         row.stage = _text(",".join(stages), 200)
     _apply_deadlines(engine, session, case, row, clocks)
     if case.status == "completed" and case.completed_at is not None:
@@ -145,6 +146,36 @@ def _elements(engine, session, case: Case) -> dict:
 def _is_activity(elements: dict, bpmn_id: str) -> bool:
     tag = (elements.get(bpmn_id) or {}).get("tag", "")
     return tag.endswith("Task") or tag in ("task", "subProcess", "callActivity", "transaction")
+
+
+def current_steps(elements: dict, active) -> list[str]:
+    """The activities among `active` (element ids) a case stands at: the innermost ones, never a watch. A
+    sub-process is no step while an activity inside it is active (that one is)."""
+    activities = [a for a in dict.fromkeys(active) if _is_activity(elements, a)]
+    if not _knows_containers(elements):
+        return activities
+    holders = {(elements.get(a) or {}).get("within") for a in activities}
+    return [a for a in activities if a not in holders and not _is_watch(elements, a)]
+
+
+def steps(elements: dict) -> list[str]:
+    """Every activity of a process a case can stand at: all but its watches."""
+    known = _knows_containers(elements)
+    return [a for a in elements if _is_activity(elements, a) and not (known and _is_watch(elements, a))]
+
+
+def _knows_containers(elements: dict) -> bool:
+    """Whether the element facts say what lies within what (versions deployed before they did: every active
+    activity counts as a step)."""
+    return any("within" in (facts or {}) for facts in elements.values())
+
+
+def _is_watch(elements: dict, bpmn_id: str) -> bool:
+    """A sub-process holding no activity only waits for its end while its boundary timers raise the alerts (a
+    procedure's whole-case watch): no step a person or the engine works at."""
+    if (elements.get(bpmn_id) or {}).get("tag") not in CONTAINER_TAGS:
+        return False
+    return not any((f or {}).get("within") == bpmn_id and _is_activity(elements, e) for e, f in elements.items())
 
 
 def _stage_of(facts: dict) -> str | None:

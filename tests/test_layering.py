@@ -74,9 +74,17 @@ def test_no_database_drives_statistics_the_writers_tell_the_roll_up(engine):
 # (engine.supervision): calling the areas' functions with an engine of their own would be a second door.
 AREA_CALLS = {
     "supervision_actions": {"suspend", "resume", "terminate", "retry", "reassign"},
-    "alerts_board": {"list_alerts", "acknowledge", "issue_letter", "record_accountability", "accountability_records"},
+    "alerts_board": {
+        "list_alerts",
+        "alert_page",
+        "acknowledge",
+        "acknowledge_all",
+        "issue_letter",
+        "record_accountability",
+        "accountability_records",
+    },
     "statistics": {"figures", "monthly_volume", "ranking"},
-    "supervision": {"scope_of", "list_cases", "export_csv", "get_case", "case_colour"},
+    "supervision": {"scope_of", "list_cases", "export_csv", "get_case", "case_colour", "stage_keys"},
     "replay": {"replay", "current_state"},
     "supervision_index": {"rebuild"},
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel.messages.pofile import read_po
 
-from engine.stages import STAGE_NAMES, TASK_STAGES, stage_label
+from engine.stages import STAGE_NAMES, TASK_STAGES, keys_named, stage_label
 from tests.conftest import ROOT
 
 EN = ROOT / "webui" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -32,3 +32,16 @@ def test_a_stage_run_per_department_is_named_by_the_department_and_an_undeclared
     assert stage_label("co_review:qx-wsjk", instance_name=names) == "协办审查（示范县卫生健康委员会）"
     elements = {"case_watch": "办理时限监控"}.get
     assert stage_label("case_watch,review", element_name=elements) == "办理时限监控、审查"
+
+
+def test_a_stage_is_found_by_the_name_a_person_reads_in_either_language_or_by_its_key():
+    english = {"审查": "Review", "协办审查": "Co-department review"}
+    elements = {"decide_on_spot": "当场作出决定", "co_review_task": "协办部门审查"}
+    assert keys_named("审查") == ["review"] and keys_named(" 受理 ") == ["accept"]
+    assert keys_named("review") == ["review"]  # the key itself, as the API and the CLI give it
+    assert keys_named("co-department REVIEW", lambda name: english.get(name, name)) == ["co_review"]
+    assert keys_named("当场作出决定", element_names=elements) == ["decide_on_spot"]
+    # no name is the text itself: the names containing it
+    assert set(keys_named("协办", element_names=elements)) == {"co_review", "co_review_task"}
+    assert keys_named("办件总时限") == []  # the whole-case clock is no step a case stands at
+    assert keys_named("无此环节") == [] and keys_named("  ") == []

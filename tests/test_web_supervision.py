@@ -8,6 +8,7 @@ import pytest
 import supervision_world as world
 
 from engine.store import SupervisionAlert
+from engine.store.supervision import AlertAction
 from webui import create_app
 
 
@@ -148,11 +149,89 @@ def test_stages_are_named_not_coded_on_the_pages_the_csv_and_the_api(app, engine
     client = _client(app, "sup.a")
     row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{case.receipt_no}(?:(?!</tr>).)*</tr>",
                     client.get("/supervision/").get_data(as_text=True), re.S).group(0)  # fmt: skip
-    assert "<td>受理</td>" in row and "<td>accept</td>" not in row
+    assert '<td class="clip" title="受理">受理</td>' in row and "accept" not in row
     csv = client.get("/supervision/cases.csv").get_data(as_text=True)
     assert ",受理," in next(line for line in csv.splitlines() if case.receipt_no in line)
     board = client.get("/supervision/alerts").get_data(as_text=True)
-    assert "<small>受理</small>" in board and "<small>accept</small>" not in board
+    assert '<small title="受理">受理</small>' in board and ">accept<" not in board
     headers = {"Authorization": f"Bearer {engine.identity.issue_token('sup.a')}"}
     (alert,) = client.get("/api/v1/alerts", headers=headers).get_json()["alerts"]
     assert (alert["stage"], alert["stage_name"]) == ("accept", "受理")
+
+
+def _hrefs(page: str, marker: str) -> list[str]:
+    """The links of the pager (`marker`: what the nav's links have in common)."""
+    nav = re.search(r'<nav class="pager[^>]*>(.*?)</nav>', page, re.S).group(1)
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', nav) if marker in h]
+
+
+def _rows(page: str, table: str) -> int:
+    body = re.search(rf'<table[^>]*id="{table}".*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    return body.count("<tr data-")
+
+
+def test_case_list_pages_keep_the_filters_and_the_stage_filter_takes_the_name_shown(app, engine):
+    cases = [world.start(engine, "town-a", applicant=f"王{n:02d}") for n in range(23)]
+    for case in cases[:3]:
+        world.complete(engine, case.id, "accept", "clerk.a", {"outcome": "accept"})  # now in review
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/?applicant=王").get_data(as_text=True)
+    assert "共 23 件 · 第 1 / 2 页" in page and _rows(page, "case-list") == 20
+    (second,) = set(_hrefs(page, "page=2"))
+    assert "applicant=%E7%8E%8B" in second and "per_page=" not in second  # the filters, not the default size
+    assert _rows(client.get(second).get_data(as_text=True), "case-list") == 3
+    assert _rows(client.get("/supervision/?per_page=50").get_data(as_text=True), "case-list") == 23
+    assert _rows(client.get("/supervision/?per_page=7").get_data(as_text=True), "case-list") == 20  # no such size
+    assert 'class="table-scroll"' in page and 'title="食品经营许可"' in page  # the full text on hover
+    in_review = sorted(c.receipt_no for c in cases[:3])
+    for asked in ("审查", "review"):
+        found = client.get(f"/supervision/?stage={asked}").get_data(as_text=True)
+        assert sorted(re.findall(r'<tr data-receipt="([^"]+)"', found)) == in_review
+    csv = client.get("/supervision/cases.csv?stage=审查").get_data(as_text=True)
+    assert len(csv.splitlines()) == 4
+    unknown = client.get("/supervision/?stage=无此环节").get_data(as_text=True)
+    assert 'id="stage-unknown"' in unknown and _rows(unknown, "case-list") == 0
+    client.post("/language", data={"lang": "en", "csrf_token": _token(client, "/supervision/")})
+    english = client.get("/supervision/?stage=Review").get_data(as_text=True)
+    assert sorted(re.findall(r'<tr data-receipt="([^"]+)"', english)) == in_review
+    assert '<option value="Review">' in english  # the names to choose from, in the page's language
+
+
+def _refused_alerts(engine, n: int, department: str = "town-a", officer: str = "clerk.a") -> list[int]:
+    ids = []
+    for _ in range(n):
+        case = world.start(engine, department, officer=officer)
+        world.complete(engine, case.id, "accept", officer, {"outcome": "refuse"})  # no reason: a rule alert
+        with engine.db.session() as session:
+            ids.append(session.query(SupervisionAlert.id).filter_by(case_id=case.id).scalar())
+    return ids
+
+
+def test_alerts_board_pages_keep_the_filters_and_acknowledges_the_ticked_alerts_with_one_note(app, engine):
+    mine = _refused_alerts(engine, 22)
+    (theirs,) = _refused_alerts(engine, 1, "town-b", "clerk.b")
+    client = _client(app, "sup.a")
+    page = client.get("/supervision/alerts?kind=refuse_without_reason").get_data(as_text=True)
+    assert "共 22 条预警 · 第 1 / 2 页" in page and _rows(page, "alerts") == 20
+    (second,) = set(_hrefs(page, "page=2"))
+    assert "kind=refuse_without_reason" in second
+    assert _rows(client.get(second).get_data(as_text=True), "alerts") == 2
+    assert 'form="bulk-ack"' in page and 'data-select-all="bulk-ack"' in page and 'class="table-scroll"' in page
+    chosen = {"alert_id": [str(mine[0]), str(mine[1])], "note": "已电话提醒经办人"}
+    assert client.post("/supervision/alerts/acknowledge", data=chosen).status_code == 400  # no CSRF token
+    token = _token(client, "/supervision/alerts")
+    done = client.post("/supervision/alerts/acknowledge", follow_redirects=True,
+                       data={**chosen, "csrf_token": token, "next": "/supervision/alerts?kind=refuse_without_reason"})  # fmt: skip
+    text = done.get_data(as_text=True)
+    assert "已处理 2 条预警" in text and "共 20 条预警" in text and done.request.args["kind"] == "refuse_without_reason"
+    with engine.db.session() as session:
+        acts = session.query(AlertAction).filter_by(kind="acknowledge").order_by(AlertAction.alert_id).all()
+    assert [(a.alert_id, a.acted_by, a.note) for a in acts] == [(i, "sup.a", "已电话提醒经办人") for i in mine[:2]]
+    refused = client.post("/supervision/alerts/acknowledge", follow_redirects=True,
+                          data={"alert_id": [str(mine[2]), str(theirs)], "note": "x", "csrf_token": token})  # fmt: skip
+    assert "全部未作处理" in refused.get_data(as_text=True)
+    empty = client.post("/supervision/alerts/acknowledge", data={"note": "x", "csrf_token": token, "next": "//evil"})
+    assert empty.headers["Location"] == "/supervision/alerts"  # never to another site
+    assert "请先勾选要处理的预警" in client.get("/supervision/alerts").get_data(as_text=True)
+    with engine.db.session() as session:
+        assert session.query(AlertAction).filter_by(kind="acknowledge").count() == 2

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from engine import policy
 from engine.errors import GovflowError, NotFound
 from engine.services.supervision import CASE_ACTIONS
+from engine.stages import TASK_STAGES
 from engine.supervision import COLOURS, STATUSES, CaseFilter
 from webui import case_view
 from webui.context import engine, local_time
@@ -72,31 +73,52 @@ def _departments() -> dict[str, str]:
     return {d.code: d.name for d in engine().identity.departments()}
 
 
+PAGE_SIZES = (20, 50, 100)  # rows per page a supervisor may choose; the first is the default
+
+
+def list_filter(args, make, default_size: int = PAGE_SIZES[0]):
+    """A list's filter from the query string (`make`: CaseFilter.from_args, …), `per_page` one of PAGE_SIZES."""
+    size = args.get("per_page", "")
+    chosen = size if size.isdigit() and int(size) in PAGE_SIZES else str(default_size)
+    return make({**args.to_dict(), "per_page": chosen})
+
+
+def list_link(endpoint: str, args):
+    """`link(**changes)`: the list's URL with its filters and some of them changed (None removes one)."""
+    kept = {k: v for k, v in args.items() if v}
+
+    def link(target: str | None = None, **changes) -> str:
+        merged = {**kept, **changes}
+        return url_for(target or endpoint, **{k: v for k, v in merged.items() if v is not None})
+
+    return link
+
+
+def _case_filter() -> CaseFilter:
+    f = list_filter(request.args, CaseFilter.from_args)
+    if f.stage:  # the stage as the reader names it, in the page's language
+        f.stage_keys = engine().supervision.stage_keys(f.stage, _)
+    return f
+
+
 @bp.get("/")
 def cases():
     """The case list: filters, colour counts, one page of cases."""
     s = scope()
-    f = CaseFilter.from_args(request.args)
+    f = _case_filter()
     result = engine().supervision.cases(s, f)
     departments = {c: n for c, n in _departments().items() if s.allows(c)}
-    args = {k: v for k, v in request.args.items() if v}
-
-    def link(endpoint: str = "supervision.cases", **changes) -> str:
-        """This list's URL with some arguments changed (None removes one)."""
-        merged = {**args, **changes}
-        return url_for(endpoint, **{k: v for k, v in merged.items() if v is not None})
-
     elements = case_view.process_element_names(engine(), {r["process"] for r in result.rows})
-    return render_template("supervision/cases.html", result=result, f=f, link=link, departments=departments,
-                           colours=COLOURS, statuses=STATUSES, elements=elements)  # fmt: skip
+    return render_template("supervision/cases.html", result=result, f=f, departments=departments,
+                           link=list_link("supervision.cases", request.args), colours=COLOURS, statuses=STATUSES,
+                           elements=elements, page_sizes=PAGE_SIZES,
+                           stage_names=[_(name) for name in TASK_STAGES.values()])  # fmt: skip
 
 
 @bp.get("/cases.csv")
 def cases_csv():
     """The whole filtered set as CSV."""
-    s = scope()
-    f = CaseFilter.from_args(request.args)
-    stream = engine().supervision.export_csv(s, f)
+    stream = engine().supervision.export_csv(scope(), _case_filter())
     return Response(stream, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=supervision-cases.csv"})  # fmt: skip
 

@@ -9,34 +9,41 @@ from flask_babel import gettext as _
 
 from engine import alerts_board, statistics
 from engine.clock import LOCAL_TZ
-from engine.errors import GovflowError, InvalidData
+from engine.errors import GovflowError, InvalidData, NotFound
 from engine.rules import RULES
 from webui import case_view
 from webui.api_supervision import bp as api_bp
 from webui.charts import bar_chart, trend_chart
-from webui.context import engine
+from webui.context import engine, safe_next
 from webui.reasons import said
-from webui.supervision import _departments, bp, scope, viewer
+from webui.supervision import PAGE_SIZES, _departments, bp, list_filter, list_link, scope, viewer
+
+
+def _alert_filter(args) -> alerts_board.AlertFilter:
+    page = args.get("page", "")
+    return alerts_board.AlertFilter(
+        kind=args.get("kind") or None, department=args.get("department") or None,
+        officer=args.get("officer") or None, include_closed=args.get("closed") == "1",
+        limit=int(args["per_page"]), page=int(page) if page.isdigit() and int(page) > 0 else 1,
+    )  # fmt: skip
 
 
 @bp.get("/alerts")
 def alerts():
-    """Open alerts of the scope, filtered by kind, department, officer."""
-    f = alerts_board.AlertFilter(
-        kind=request.args.get("kind") or None, department=request.args.get("department") or None,
-        officer=request.args.get("officer") or None, include_closed=request.args.get("closed") == "1",
-    )  # fmt: skip
+    """One page of the scope's alerts (open ones unless asked), filtered by kind, department, officer."""
+    f = list_filter(request.args, _alert_filter)
     s = scope()
     kinds = {**alerts_board.TIME_KINDS, **{code: rule.title for code, rule in RULES.items()}}
     return render_template(
-        "supervision/alerts.html", alerts=engine().supervision.alerts(s, f), f=f, kinds=kinds,
+        "supervision/alerts.html", result=engine().supervision.alert_page(s, f), f=f, kinds=kinds,
         departments={c: n for c, n in _departments().items() if s.allows(c)}, faults=alerts_board.FAULT_KINDS,
         measures=alerts_board.MEASURES, records=engine().supervision.accountability_records(s, limit=20),
+        link=list_link("supervision.alerts", request.args), page_sizes=PAGE_SIZES,
     )  # fmt: skip
 
 
 def _back():
-    return redirect(request.form.get("next") or url_for("supervision.alerts"))
+    return redirect(safe_next(request.form.get("next"), url_for("supervision.alerts")))
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
@@ -44,6 +51,26 @@ def acknowledge(alert_id: int):
     try:
         engine().supervision.acknowledge(viewer(), alert_id, request.form.get("note", ""))
         flash(_("预警已处理"), "success")
+    except GovflowError as exc:
+        flash(said(exc), "error")
+    return _back()
+
+
+@bp.post("/alerts/acknowledge")
+def acknowledge_selected():
+    """The alerts ticked on the board, acknowledged with one note."""
+    try:
+        ids = [i for i in request.form.getlist("alert_id") if i.isdigit()]
+        done = engine().supervision.acknowledge_all(viewer(), ids, request.form.get("note", ""))
+        flash(_("已处理 %(n)s 条预警", n=len(done["acknowledged"])), "success")
+        if done["already"]:
+            flash(_("%(n)s 条预警此前已由他人处理，未重复记录", n=len(done["already"])), "info")
+    except InvalidData as exc:
+        fields = {field for field, _problem in exc.errors}
+        flash(_("请先勾选要处理的预警。") if "alert_id" in fields else
+              _("请填写处理说明。") if "note" in fields else said(exc), "error")  # fmt: skip
+    except NotFound:
+        flash(_("所选预警中有的不在您的监察范围内，全部未作处理。"), "error")
     except GovflowError as exc:
         flash(said(exc), "error")
     return _back()

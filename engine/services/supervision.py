@@ -39,6 +39,10 @@ class SupervisionService:
     def cases(self, scope: Scope, f: CaseFilter) -> supervision.CaseList:
         return supervision.list_cases(self._engine, scope, f)
 
+    def stage_keys(self, text: str, translate=None) -> list[str]:
+        """The stages a person names by `text` (in Chinese, or in the language `translate` gives the names in)."""
+        return supervision.stage_keys(self._engine, text, translate)
+
     def export_csv(self, scope: Scope, f: CaseFilter):
         return supervision.export_csv(self._engine, scope, f)
 
@@ -78,8 +82,16 @@ class SupervisionService:
     def alerts(self, scope: Scope, f: AlertFilter = AlertFilter()) -> list[dict]:
         return alerts_board.list_alerts(self._engine, scope, f)
 
+    def alert_page(self, scope: Scope, f: AlertFilter = AlertFilter()) -> alerts_board.AlertPage:
+        """One page of the board and the number of alerts matching the filter."""
+        return alerts_board.alert_page(self._engine, scope, f)
+
     def acknowledge(self, user, alert_id: int, note: str) -> dict:
         return alerts_board.acknowledge(self._engine, user, alert_id, note)
+
+    def acknowledge_all(self, user, alert_ids, note: str) -> dict:
+        """Acknowledge several alerts with one note (each recorded as a single acknowledgement is)."""
+        return alerts_board.acknowledge_all(self._engine, user, alert_ids, note)
 
     def issue_letter(self, user, alert_id: int, department: str, reply_workdays: int, note: str) -> dict:
         return alerts_board.issue_letter(self._engine, user, alert_id, department, reply_workdays, note)

@@ -73,8 +73,21 @@
     });
   }
 
+  // A "select all" box ticks or clears every box of its form on the page (data-select-all: the form's id; the
+  // boxes may stand outside the form, joined to it by their form attribute).
+  function wireSelectAll() {
+    document.querySelectorAll("[data-select-all]").forEach(function (all) {
+      var form = all.getAttribute("data-select-all");
+      var boxes = document.querySelectorAll('input[type=checkbox][form="' + form + '"]');
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startInboxRefresh();
+    wireSelectAll();
     wirePrintButtons();
     wireTableFields();
     wireRevealers();
