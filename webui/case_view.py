@@ -34,7 +34,7 @@ TASK_STATES = {"open": N_("待办理"), "completed": N_("已完成"), "cancelled
 ACTIONS = {
     "case_started": N_("收件登记"),
     "task_claimed": N_("签收"),
-    "task_unclaimed": N_("退回岗位"),
+    "task_unclaimed": N_("放回岗位"),
     "task_delegated": N_("转办"),
     "task_completed": N_("办理完成"),
     "message_received": N_("收到"),
