@@ -68,7 +68,8 @@ def case_json(case: Case, open_tasks: Iterable[HumanTask], process: tuple[str, i
     key, version = process
     tasks = sorted((t for t in open_tasks if t.state == "open"), key=lambda t: t.created_at)
     return {
-        "id": case.id, "receipt_no": case.receipt_no, "process": key, "version": version,
+        "id": case.id, "receipt_no": case.receipt_no, "check_code": case.check_code, "process": key,
+        "version": version,
         "status": case.status, "data": json_plain(case.data), "tasks": [task_json(t) for t in tasks],
         "error": {"element": case.error_element, "message": case.error_message}
         if case.status == "error" else None,

@@ -7,27 +7,18 @@ XSD and semantic validation; every script, condition and timer expression is com
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from lxml import etree
 
-from engine import diagram, sandbox, workflow_parsing
+from engine import diagram, lint_snippets, workflow_parsing
 from engine.diagram import BPMN_NS, BpmnSourceError, Finding, local
 
-_CAMUNDA_EL = re.compile(r"\$\{.*\}|#\{.*\}")
-_CRON = re.compile(r"^\s*[\d*?/,\-LW#A-Za-z]+(\s+[\d*?/,\-LW#A-Za-z]+){4,6}\s*$")
-_TIMER_EXAMPLES = {
-    "timeDate": "an ISO 8601 date-time such as '2026-01-05T09:00:00+08:00'",
-    "timeDuration": "an ISO 8601 duration such as 'PT5S' or 'P3D'",
-    "timeCycle": "an ISO 8601 repeating interval such as 'R3/PT1H'",
-}
 _OMG = "http://www.omg.org/spec/"  # BPMN's model and diagram namespaces, whose ids are the file's ids
 _NO_INCOMING = {"startEvent", "boundaryEvent"}
 _ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
                "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"}  # fmt: skip
 _DECIDING_GATEWAYS = {"exclusiveGateway", "inclusiveGateway"}
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 def _q(tag: str) -> str:
@@ -279,9 +270,8 @@ class _Linter:
         return el
 
     def check_placeholders(self, el: etree._Element, value: str) -> None:
-        for expr in _PLACEHOLDER.findall(value):
-            for problem in sandbox.check(expr, "eval"):
-                self.add(el, el.get("id"), f"expression '${{{expr}}}' in '{value}': {problem}")
+        for message in lint_snippets.placeholder_problems(value):
+            self.add(el, el.get("id"), message)
 
     def check_form(self, el: etree._Element, key: str) -> None:
         path = form_path(self.forms_dir, key)
@@ -298,37 +288,13 @@ class _Linter:
 
     def check_script(self, el: etree._Element) -> None:
         script = el.find(_q("script"))
-        if script is None or not (script.text or "").strip():
-            self.add(el, el.get("id"), "script task has no script")
-            return
-        for problem in sandbox.check(script.text, "exec"):
-            self.add(el, el.get("id"), f"script: {problem}")
+        for message in lint_snippets.script_problems(script.text if script is not None else None):
+            self.add(el, el.get("id"), message)
 
     def check_expression(self, owner: etree._Element, text: str | None, what: str) -> None:
-        text = (text or "").strip()
         oid = owner.get("id") if owner is not None else None
-        if not text:
-            self.add(owner, oid, f"{what} is empty")
-        elif _CAMUNDA_EL.search(text):
-            self.add(owner, oid, f"{what} '{text}' uses Camunda expression language; write a Python expression")
-        elif what == "timer timeCycle" and _CRON.match(text):
-            self.add(
-                owner, oid,
-                f"{what} '{text}' is a cron expression, which govflow does not read; write an ISO 8601 repeating "
-                f"interval, e.g. 'R/2026-01-05T09:00:00+08:00/P1D' for every day at 9:00",
-            )  # fmt: skip
-        else:
-            problems = sandbox.check(text, "eval")
-            kind = what.removeprefix("timer ")
-            for problem in problems:
-                if kind in _TIMER_EXAMPLES:
-                    self.add(
-                        owner, oid,
-                        f"{what} '{text}' is neither {_TIMER_EXAMPLES[kind]} nor a Python expression giving one "
-                        f"({problem}); write one of the two",
-                    )  # fmt: skip
-                else:
-                    self.add(owner, oid, f"{what} '{text}': {problem}")
+        for message in lint_snippets.expression_problems(text, what):
+            self.add(owner, oid, message)
 
 
 def _link_name(el: etree._Element) -> str | None:

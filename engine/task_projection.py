@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from engine import deadlines, inbox_projection, workflow
+from engine import deadlines, expressions, inbox_projection, workflow
 from engine.calendar import WorkdayCalendar
 from engine.colour import ColourPolicy
 from engine.deadlines import DueInstants
@@ -92,7 +92,7 @@ def _resolve(ctx: StepContext, template: str, task: workflow.UserTaskView) -> st
 
     def value(match: re.Match) -> str:
         try:
-            return str(ctx.engine.sandbox().evaluate(match.group(1), dict(task.data)))
+            return str(ctx.engine.sandbox().evaluate(expressions.inner_to_python(match.group(1)), dict(task.data)))
         except Exception as exc:  # noqa: BLE001 - any failure of a diagram expression stops the case
             raise workflow.ScriptFailure(task.bpmn_id, f"'{template}': {type(exc).__name__}: {exc}") from None
 
@@ -101,7 +101,7 @@ def _resolve(ctx: StepContext, template: str, task: workflow.UserTaskView) -> st
 
 def _evaluate_due(ctx: StepContext, expression: str, task: workflow.UserTaskView) -> datetime:
     try:
-        value = ctx.engine.sandbox().evaluate(expression, dict(task.data))
+        value = ctx.engine.sandbox().evaluate(expressions.python_of(expression), dict(task.data))
         due = datetime.fromisoformat(value) if isinstance(value, str) else value
         if not isinstance(due, datetime) or due.tzinfo is None:
             raise ValueError(f"must give a timezone-aware ISO datetime, got {value!r}")

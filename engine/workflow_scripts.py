@@ -7,8 +7,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine import workflow_errors
-from engine.sandbox import Sandbox, ThrownEvent
+from engine import expressions, workflow_errors
+from engine.sandbox import Sandbox, SandboxViolation, ThrownEvent
 
 
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -18,6 +18,10 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         data = {**external_context, **context} if external_context else context
+        try:
+            expression = expressions.python_of(expression)  # a Camunda Modeler file's ${...}: its Python meaning
+        except expressions.ExpressionRefused as exc:
+            raise SandboxViolation(str(exc)) from None
         return self.sandbox.evaluate(expression, data)
 
     def execute(self, script, context, external_context=None):

@@ -186,6 +186,9 @@ def test_review_appeal_hearing_and_suspension_stop(procedures, clock):
         engine, case.id, "examine", {**EXAMINE, "suspension_needed": True, "suspension_reason": "申请人丧失行为能力"}
     )
     assert [s.reason for s in stops(engine, case.id)] == ["suspension"]  # Art 39: the clock stops
+    # the hearing (Art 49-50) ran inside the limit, and the item tells the parties so: 行政复议法 (2023) provides
+    # no hearing pause, only the suspension of Art 39
+    assert data(engine, case.id)["clock_stops"] == ["suspension"]
     advance_to(engine, clock, local(date(2026, 10, 20)))
     complete(engine, case.id, "suspension", {"notified_on": "2026-09-18", "resumed_on": "2026-10-20",
                                              "resume_notified": True})  # fmt: skip

@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.errors import GovflowError
 from engine.process_engine import ProcessEngine
-from webui import auth, context, i18n
+from webui import auth, context, i18n, public
 from webui.accept import bp as accept_bp
 from webui.auth import bp as auth_bp
 from webui.case_search import bp as case_search_bp
@@ -103,7 +103,8 @@ def create_app(engine=None, config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp, case_search_bp):
+    public.init_app(app)
+    for bp in (auth_bp, inbox_bp, tasks_bp, accept_bp, notifications_bp, case_search_bp, public.bp):
         app.register_blueprint(bp)
     register_supervision(app)  # the supervision console (issue #6)
     try:
@@ -149,6 +150,8 @@ def _register_handlers(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"error": "not found"}, 404
         return render_template("error.html", title=_("页面不存在"), message=_("您访问的页面不存在。")), 404
+
+    app.register_error_handler(429, public.too_many)
 
     @app.errorhandler(413)
     def too_large(exc):

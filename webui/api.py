@@ -12,12 +12,13 @@ import logging
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from engine import policy
+from engine import policy, public_status
 from engine.case_json import timed_task_json
-from engine.errors import GovflowError, InvalidData
+from engine.errors import GovflowError, InvalidData, NotFound
 from engine.identity import AccountLocked, AuthenticationFailed
 from engine.services import inbox as inbox_query
 from engine.services.history import event_json
+from webui import public
 from webui.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -232,6 +233,17 @@ def get_case(case_id: str):
 @bp.get("/openapi.json")
 def openapi():
     return document()
+
+
+# -- the public side (no token)
+@bp.get("/public/cases/<receipt_no>")
+@public.limited
+def public_case(receipt_no: str):
+    """A case's public status by receipt number and check code (`?code=`): the same 404 for both mismatches."""
+    view = public_status.look_up(_engine(), receipt_no, request.args.get("code"))
+    if view is None:
+        raise NotFound("no case with this receipt number and check code")
+    return public_status.public_json(_engine(), view)
 
 
 # -- messages and signals between cases

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 
 from engine import stages
@@ -34,7 +34,7 @@ TASK_STATES = {"open": N_("待办理"), "completed": N_("已完成"), "cancelled
 ACTIONS = {
     "case_started": N_("收件登记"),
     "task_claimed": N_("签收"),
-    "task_unclaimed": N_("退回岗位"),
+    "task_unclaimed": N_("放回岗位"),
     "task_delegated": N_("转办"),
     "task_completed": N_("办理完成"),
     "message_received": N_("收到"),
@@ -100,9 +100,7 @@ def _directory() -> dict:
     """People, departments and roles by code, read once per request."""
     cached = g.get("govflow_names") if has_request_context() else None
     if cached is None:
-        from webui.context import engine
-
-        identity = engine().identity
+        identity = current_app.extensions["govflow"].identity  # the app's engine (webui.context reads it so too)
         cached = {
             "people": identity.display_names(),
             "departments": {d.code: d.name for d in identity.departments()},

@@ -134,7 +134,7 @@ def claim(task_id):
 @login_required
 def unclaim(task_id):
     return _task_action(
-        task_id, lambda tasks, tid, actor: tasks.unclaim(tid, actor=actor), _("已退回任务，岗位其他人员可签收。")
+        task_id, lambda tasks, tid, actor: tasks.unclaim(tid, actor=actor), _("已放回任务，岗位其他人员可签收。")
     )  # fmt: skip
 
 

@@ -48,6 +48,21 @@ _OUTCOME = {
 }  # fmt: skip
 
 SCHEMAS = {
+    "PublicStatus": {
+        "type": "object",
+        "required": ["receipt_no", "status", "stages", "accepted_at", "clock_stops", "missing_materials", "results"],
+        "properties": {
+            "receipt_no": _STRING, "item_name": _NULLABLE_STRING, "department": _NULLABLE_STRING,
+            "department_name": _NULLABLE_STRING,
+            "status": {"enum": ["running", "completed", "suspended", "terminated", "error"]},
+            "stages": {"type": "array", "items": {"type": "object", "properties": {"key": _STRING, "name": _STRING}}},
+            "accepted_at": _STRING, "completed_at": _NULLABLE_STRING, "promised_due": _NULLABLE_STRING,
+            "statutory_due": _NULLABLE_STRING, "provisional": {"type": "boolean"},
+            "clock_stops": {"type": "array", "items": {"type": "object"}},
+            "missing_materials": {"type": "array", "items": _STRING},
+            "results": {"type": "array", "items": _STRING},
+        },
+    },
     "EventMessage": {
         "type": "object", "required": ["id", "kind", "name", "status", "outcome", "sent_at"],
         "properties": {
@@ -119,6 +134,8 @@ SCHEMAS = {
         "type": "object", "required": ["id", "receipt_no", "process", "version", "status", "data", "tasks"],
         "properties": {
             "id": _STRING, "receipt_no": _STRING, "process": _STRING, "version": {"type": "integer"},
+            "check_code": {**_NULLABLE_STRING, "description": "The code printed on the receipt: with the receipt "
+                                                             "number, the public status lookup's key"},
             "status": {"enum": ["running", "completed", "suspended", "terminated", "error"]},
             "data": {"type": "object"}, "tasks": {"type": "array", "items": _ref("Task")},
             "error": {"type": ["object", "null"]}, "created_at": _STRING, "updated_at": _STRING,
@@ -158,7 +175,7 @@ def document() -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A token from POST /token"}},
         },
-        "paths": {**_task_paths(), **_case_paths(), **_message_paths()},
+        "paths": {**_task_paths(), **_case_paths(), **_message_paths(), **_public_paths()},
     }  # fmt: skip
     for path, operations in openapi_paths().items():  # the supervision endpoints share some paths (GET /cases)
         doc["paths"].setdefault(path, {}).update(operations)
@@ -273,5 +290,20 @@ def _message_paths() -> dict:
             "summary": "Broadcast a BPMN signal to every running case waiting for it and to every process that "
                        "starts on it (administrators)",
             "security": _SECURED, "requestBody": _body(body), "responses": answer,
+        }},
+    }  # fmt: skip
+
+
+def _public_paths() -> dict:
+    return {
+        "/public/cases/{receipt_no}": {"get": {
+            "summary": "进度查询: a case's public status by receipt number and check code (no token; rate-limited "
+                       "per address; a wrong code answers as an unknown number does)",
+            "parameters": [{"name": "receipt_no", "in": "path", "required": True, "schema": _STRING},
+                           {"name": "code", "in": "query", "required": True, "schema": _STRING,
+                            "description": "The check code printed on the receipt"}],
+            "responses": {"200": _json(_ref("PublicStatus"), "Where the case stands, and nothing more"),
+                          "404": _json(_ref("Error"), "No case with this receipt number and check code"),
+                          "429": _json(_ref("Error"), "Too many lookups from this address")},
         }},
     }  # fmt: skip

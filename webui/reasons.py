@@ -12,7 +12,7 @@ def _texts() -> dict[str, str]:
     # Built per call: gettext answers in the language of the request being served.
     return {
         "task_not_offered": _("此任务未分派给您或您所在的岗位。"),
-        "task_not_claimed_by_user": _("此任务不是由您签收的，不能退回。"),
+        "task_not_claimed_by_user": _("此任务不是由您签收的，不能放回。"),
         "task_claimed_by_other": _("此任务已由 %(assignee)s 签收。"),
         "case_out_of_reach": _("此办件不在您的办理或监察范围内。"),
         "needs_role": _("您的岗位不能进行此项操作。"),

@@ -11,6 +11,7 @@ from engine import audit, policy, workflow, workflow_clock
 from engine.case_json import case_json, check_json_object
 from engine.case_lookup import find_case
 from engine.errors import CaseScriptError, GovflowError, InvalidData, NotFound
+from engine.public_status import new_check_code
 from engine.receipts import next_receipt_no
 from engine.step import StepContext, StepFailed, deliver_thrown, reopen_after_error, run_step, step_on
 from engine.store import Case, HumanTask, ProcessVersion
@@ -66,6 +67,7 @@ class RuntimeService:
                 case = Case(
                     id=uuid.uuid4().hex, receipt_no=next_receipt_no(session, prefix, now), process_version_id=pv.id,
                     status="running", state="", serializer_version="", data={}, started_by=started_by,
+                    check_code=new_check_code(),
                     trail_seq=0, trail_hash=audit.GENESIS,
                     created_at=now, updated_at=now,
                 )  # fmt: skip

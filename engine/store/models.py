@@ -97,6 +97,9 @@ class Case(Base):
     next_timer_at: Mapped[datetime | None]
     error_element: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Printed on the receipt beside the receipt number: with it a member of the public looks the case up
+    # (engine.public_status). Set when the case starts; cases kept before it got one at the upgrade.
+    check_code: Mapped[str | None] = mapped_column(String(16))
     started_by: Mapped[str] = mapped_column(String(100))
     # Head of the audit chain, kept on the locked row so appending needs no lookup.
     trail_seq: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import workflow, workflow_clock, workflow_parsing
+from engine import expressions, workflow, workflow_clock, workflow_parsing
 from engine.errors import CaseScriptError
 from engine.process_engine import ProcessEngine
 from engine.store import Case
@@ -67,7 +67,9 @@ class Straight:
         sandbox = self.engine.sandbox()
         for task in self.flow.user_tasks():
             groups = [
-                _PLACEHOLDER.sub(lambda m, t=task: str(sandbox.evaluate(m.group(1), dict(t.data))), g)
+                _PLACEHOLDER.sub(
+                    lambda m, t=task: str(sandbox.evaluate(expressions.inner_to_python(m.group(1)), dict(t.data))), g
+                )
                 for g in facts.get("candidate_groups") or []
             ]
             if task.bpmn_id == bpmn_id and (group is None or group in groups) and _shows(task, where):
