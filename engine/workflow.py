@@ -275,13 +275,14 @@ class CaseWorkflow:
     def send_message(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
         """Deliver a named message to the (first) event waiting for it. Its fields become case data (on Camunda
         diagrams also the variable named by camunda:resultVariable, default the message name)."""
-        self._deliver("message", name, payload, on_done)
+        self.deliver("message", name, payload, on_done)
 
     def send_signal(self, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
         """Deliver a signal to every event of the case waiting for it; its fields become case data."""
-        self._deliver("signal", name, payload, on_done)
+        self.deliver("signal", name, payload, on_done)
 
-    def _deliver(self, kind: str, name: str, payload: dict, on_done: Callable[[str], None] | None) -> None:
+    def deliver(self, kind: str, name: str, payload: dict, on_done: Callable[[str], None] | None = None) -> None:
+        """Deliver a message (to the first event waiting for it) or a signal (to every one)."""
         catching = [(t, d) for t, d in self._waiting_definitions() if kind_of(d) == kind and d.name == name]
         if not catching:
             raise NotWaiting(f"the case is not waiting for {kind} '{name}'")

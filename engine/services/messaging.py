@@ -58,8 +58,7 @@ class MessagingService:
         policy.require(subject, "correlate")
         kind, name, _key, data = _checked(kind, name, None, data)
         case_id = self.engine.runtime.get(case_ref).id
-        deliver = self.engine.runtime.send_message if kind == "message" else self.engine.runtime.send_signal
-        return deliver(case_id, name, data, actor=subject.username)
+        return self.engine.runtime.deliver(case_id, kind, name, data, actor=subject.username)
 
     def describe(self, message_id: int) -> dict:
         with self.engine.db.lookup_session() as session:
@@ -140,8 +139,7 @@ class MessagingService:
     def _to_case(self, kind: str, name: str, case_id: str, payload: dict, actor: str) -> dict:
         runtime = self.engine.runtime
         try:
-            case = (runtime.send_message if kind == "message" else runtime.send_signal)(case_id, name, payload,
-                                                                                         actor=actor)  # fmt: skip
+            case = runtime.deliver(case_id, kind, name, payload, actor=actor)
         except GovflowError as exc:
             return {"case_id": case_id, "receipt_no": _receipt(self.engine, case_id), "outcome": "refused",
                     "reason": str(exc)}  # fmt: skip

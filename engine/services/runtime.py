@@ -79,7 +79,7 @@ class RuntimeService:
                     started_on = {}
                     if event is not None:
                         kind, name = event
-                        (flow.send_message if kind == "message" else flow.send_signal)(name, data, ctx.record)
+                        flow.deliver(kind, name, data, ctx.record)
                         started_on = {"started_on": {"kind": kind, "name": name}}
                     return {"process": pv.key, "version": pv.version, "data": data, **started_on,
                             **policy.override_payload(override)}  # fmt: skip
@@ -95,18 +95,20 @@ class RuntimeService:
 
     def send_message(self, case_id: str, name: str, payload: dict | None = None, *, actor: str = "system") -> Case:
         """Deliver a message to one case waiting for it (engine.services.messaging finds the cases by key)."""
-        return self._deliver(case_id, "message", name, payload, actor)
+        return self.deliver(case_id, "message", name, payload, actor=actor)
 
     def send_signal(self, case_id: str, name: str, payload: dict | None = None, *, actor: str = "system") -> Case:
         """Deliver a signal to every event of one case waiting for it."""
-        return self._deliver(case_id, "signal", name, payload, actor)
+        return self.deliver(case_id, "signal", name, payload, actor=actor)
 
-    def _deliver(self, case_id: str, kind: str, name: str, payload: dict | None, actor: str) -> Case:
+    def deliver(self, case_id: str, kind: str, name: str, payload: dict | None = None, *,
+                actor: str = "system") -> Case:  # fmt: skip
+        """Deliver a message or a signal to one case waiting for it, in a step of the case."""
         payload = check_json_object(payload, f"{kind} payload")
 
         def apply(ctx: StepContext):
             try:
-                (ctx.flow.send_message if kind == "message" else ctx.flow.send_signal)(name, payload, ctx.record)
+                ctx.flow.deliver(kind, name, payload, ctx.record)
             except workflow.NotWaiting:
                 waiting = ", ".join(ctx.flow.waiting_messages()) or "no message"
                 raise GovflowError(f"case {ctx.case.receipt_no} is not waiting for {kind} '{name}' (waiting for: "
